@@ -28,6 +28,9 @@ __all__ = [
     "Candidate",
     "Engine",
     "register_executor",
+    "register_engine",
+    "make_engine",
+    "engine_names",
     "execute",
     "canonical_key",
 ]
@@ -160,7 +163,7 @@ def execute(task: Task) -> list[Candidate]:
 
     Raises
     ------
-    KeyError
+    EngineError
         If no executor is registered for ``task.engine``.
     """
     import search  # noqa: F401  (importing the package registers every engine)
@@ -168,5 +171,46 @@ def execute(task: Task) -> list[Candidate]:
     try:
         fn = _EXECUTORS[task.engine]
     except KeyError:
-        raise KeyError(f"No executor registered for engine {task.engine!r}") from None
+        from solvers.errors import EngineError
+
+        raise EngineError(f"No executor registered for engine {task.engine!r}") from None
     return fn(task)
+
+
+_ENGINES: dict[str, Callable[[dict], Engine]] = {}
+
+
+def register_engine(name: str) -> Callable[[Callable], Callable]:
+    """Decorator registering a factory ``config dict -> Engine`` under ``name``."""
+
+    def deco(factory: Callable[[dict], Engine]) -> Callable[[dict], Engine]:
+        _ENGINES[name] = factory
+        return factory
+
+    return deco
+
+
+def engine_names() -> list[str]:
+    """Names of the registered engines, sorted."""
+    import search  # noqa: F401
+
+    return sorted(_ENGINES)
+
+
+def make_engine(name: str, config: dict) -> Engine:
+    """Build the engine ``name`` from a JSON-able configuration.
+
+    Raises
+    ------
+    EngineError
+        If no engine of that name is registered (the message lists the known ones).
+    """
+    import search  # noqa: F401
+    from solvers.errors import EngineError
+
+    try:
+        factory = _ENGINES[name]
+    except KeyError:
+        known = ", ".join(sorted(_ENGINES)) or "none"
+        raise EngineError(f"Unknown engine {name!r}; known engines: {known}") from None
+    return factory(dict(config))
