@@ -17,11 +17,11 @@ Engines never print and never write to a store.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from solvers.keys import canonical_key
 
 __all__ = [
     "Task",
@@ -34,38 +34,6 @@ __all__ = [
     "execute",
     "canonical_key",
 ]
-
-
-def canonical_key(kind: str, data: Any) -> str:
-    """A stable hash of an exact, JSON-able normal form.
-
-    Parameters
-    ----------
-    kind : str
-        The kind of object (``"pcf"``, ``"esma"``, ...); part of the hash.
-    data : JSON-able
-        The normalised exact description. Integers of any size are fine.
-
-    Returns
-    -------
-    str
-        ``kind`` followed by ``:`` and 20 hex digits of a SHA-256.
-
-    Examples
-    --------
-    >>> canonical_key("pcf", {"a": [5, 27, 51, 34], "b": [0, 0, 0, 0, 0, 0, -1]})
-    'pcf:cfcf83ee659c38fc3a7f'
-    """
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_default)
-    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:20]}"
-
-
-def _json_default(obj: Any) -> Any:
-    # gmpy2 / flint integers and rationals serialise exactly as text.
-    try:
-        return int(obj)
-    except (TypeError, ValueError):
-        return str(obj)
 
 
 @dataclass(frozen=True)
