@@ -1,0 +1,263 @@
+"""The ``discovery`` command line.
+
+Every command takes ``--json`` (then prints exactly one JSON object on stdout) and exits with
+status 2 and a one-line message on bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from discovery.commands._common import emit_json, to_jsonable, user_errors
+from solvers.errors import DiscoveryError
+
+app = typer.Typer(
+    name="discovery",
+    help="Math discovery workbench: search for formulas, verify them, query the conjecture store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+constants_app = typer.Typer(help="The constants catalogue.", no_args_is_help=True)
+search_app = typer.Typer(help="Run a search engine (results are verified).", no_args_is_help=True)
+app.add_typer(constants_app, name="constants")
+app.add_typer(search_app, name="search")
+
+JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def _pcf(a: str, b: str):
+    from solvers.continued_fractions import PCF
+
+    return PCF.from_text(a, b)
+
+
+@app.command()
+def verify(
+    a: str = typer.Option(..., "--a", help='a(n), e.g. "34n^3+51n^2+27n+5"'),
+    b: str = typer.Option(..., "--b", help='b(n), e.g. "-n^6"'),
+    claim: str = typer.Option(..., "--claim", help='claimed limit, e.g. "6/zeta(3)"'),
+    digits: int = typer.Option(100, "--digits", min=1, max=1_000_000),
+    max_depth: int = typer.Option(200_000, "--max-depth", min=32),
+    plot: Path | None = typer.Option(None, "--plot", help="write a convergence plot (PNG)"),
+    json_: bool = JSON,
+) -> None:
+    """Verify that PCF(a, b) converges to CLAIM to DIGITS digits."""
+    from discovery.verify import verify as run_verify
+
+    with user_errors():
+        pcf = _pcf(a, b)
+        ev = run_verify(pcf, claim, digits, max_depth=max_depth)
+        if plot is not None:
+            from discovery.plots import plot_convergence
+
+            plot_convergence(pcf, claim, plot, max(ev.depth, 16))
+    out = {"formula": {"a": pcf.a_text, "b": pcf.b_text}, **ev.to_dict()}
+    if plot is not None:
+        out["plot"] = str(plot)
+    if json_:
+        emit_json(out)
+        return
+    console = Console()
+    color = {"verified": "green", "refuted": "red"}.get(ev.verdict, "yellow")
+    console.print(f"{pcf!r} = {ev.claim}: [bold {color}]{ev.verdict}[/]")
+    console.print(
+        f"  digits agreed {ev.digits} (asked {digits}) at depth {ev.depth}; "
+        f"{ev.digits_per_term:.4g} digits/term; δ = {_fmt(ev.delta)}; {ev.seconds:.3f} s"
+    )
+    if ev.note:
+        console.print(f"  {ev.note}")
+    if plot is not None:
+        console.print(f"  plot: {plot}")
+    if ev.verdict == "refuted":
+        raise typer.Exit(1)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.5f}"
+
+
+@app.command()
+def identify(
+    a: str | None = typer.Option(None, "--a", help="a(n) of a PCF to identify"),
+    b: str | None = typer.Option(None, "--b", help="b(n) of a PCF to identify"),
+    value: str | None = typer.Option(None, "--value", help="or a decimal number to identify"),
+    basis: str | None = typer.Option(None, "--basis", help="comma-separated constants"),
+    digits: int = typer.Option(100, "--digits", min=10, max=100_000),
+    json_: bool = JSON,
+) -> None:
+    """Find a closed form (Möbius or small integer relation) for a PCF limit or a number."""
+    from discovery.identify import identify as run_identify
+
+    with user_errors():
+        names = [s.strip() for s in basis.split(",") if s.strip()] if basis else None
+        if value is not None:
+            x, available = _decimal(value), _digits_in(value)
+            available = min(available, digits) if digits else available
+            subject: dict = {"value": value}
+        elif a is not None and b is not None:
+            pcf = _pcf(a, b)
+            x, available = _pcf_value(pcf, digits)
+            subject = {"formula": {"a": pcf.a_text, "b": pcf.b_text}}
+        else:
+            raise ValueError("give --a and --b, or --value")
+        result = run_identify(x, available, basis=names)
+    out = {**subject, **to_jsonable(result)}
+    if json_:
+        emit_json(out)
+        return
+    console = Console()
+    if result.found:
+        console.print(f"[bold green]found[/] {result.relation}  ({result.outcome})")
+    else:
+        console.print(f"[yellow]no relation[/] ({result.outcome})")
+    for k in ("digits_used", "digits_available", "confidence"):
+        if hasattr(result, k):
+            console.print(f"  {k}: {getattr(result, k)}")
+
+
+def _digits_in(text: str) -> int:
+    body = text.strip().lstrip("+-").split("e")[0].split("E")[0]
+    return sum(ch.isdigit() for ch in body.lstrip("0."))
+
+
+def _decimal(text: str):
+    import re
+
+    import mpmath
+
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text.strip()):
+        raise ValueError(f"--value must be a decimal number, got {text[:40]!r}")
+    ctx = mpmath.MPContext()
+    ctx.dps = _digits_in(text) + 10
+    return ctx.mpf(text.strip())
+
+
+def _pcf_value(pcf, digits: int):
+    """The PCF's limit to ``digits`` digits (depth from its measured rate)."""
+    from discovery.verify import _plan_depth
+    from solvers.continued_fractions import limit_from_convergents
+
+    depth, m, rate, _ = _plan_depth(pcf, digits + 10, 200_000)
+    lim = limit_from_convergents(m, depth)
+    available = min(lim.digits, digits)
+    if available < 10:
+        raise DiscoveryError(
+            f"{pcf!r} converges too slowly: only {lim.digits} digits at depth {depth}"
+        )
+    return lim.value, available
+
+
+@constants_app.command("list")
+def constants_list(json_: bool = JSON) -> None:
+    """List the catalogue's constants."""
+    from solvers.constants import CONSTANTS
+
+    rows = [
+        {"name": c.name, "aliases": list(c.aliases), "latex": c.latex, "description": c.description}
+        for c in CONSTANTS.values()
+    ]
+    if json_:
+        emit_json({"constants": rows})
+        return
+    table = Table(title=f"{len(rows)} constants")
+    for col in ("name", "aliases", "latex", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["aliases"]), r["latex"], r["description"])
+    Console().print(table)
+
+
+@constants_app.command("show")
+def constants_show(
+    name: str = typer.Argument(..., help="a constant's name or alias"),
+    digits: int = typer.Option(50, "--digits", min=1, max=1_000_000),
+    json_: bool = JSON,
+) -> None:
+    """Evaluate a constant to DIGITS digits."""
+    import mpmath
+
+    from solvers.constants import get_constant
+
+    with user_errors():
+        c = get_constant(name)
+        v = c.evaluate(digits + 5)
+    text = mpmath.nstr(v, digits, strip_zeros=False)
+    if json_:
+        emit_json({"name": c.name, "latex": c.latex, "digits": digits, "value": text})
+        return
+    Console().print(f"{c.name} ({c.latex}) = {text}")
+
+
+@app.command()
+def demo(
+    db: Path = typer.Option(Path("conjectures.db"), "--db", help="SQLite store"),
+    digits: int = typer.Option(100, "--digits", min=10, max=10_000),
+    json_: bool = JSON,
+) -> None:
+    """The main job: verify and identify famous formulas (grows into the demo campaign)."""
+    from discovery.identify import identify as run_identify
+    from discovery.verify import verify as run_verify
+
+    famous = [
+        ("Apéry ζ(3)", "34n^3+51n^2+27n+5", "-n^6", "6/zeta(3)"),
+        ("Apéry ζ(2)", "11n^2+11n+3", "n^4", "5/zeta(2)"),
+        ("Euler e", "n+3", "-n", "e"),
+        ("Lambert 4/π", "2n+1", "n^2", "4/pi"),
+        ("ln 2", "6n+3", "-n^2", "2/log(2)"),
+        ("Catalan", "3n^2+3n+1", "-2n^4", "1/(2*catalan)"),
+    ]
+    rows = []
+    with user_errors():
+        for name, a, b, claim in famous:
+            pcf = _pcf(a, b)
+            ev = run_verify(pcf, claim, digits)
+            x, avail = _pcf_value(pcf, min(digits, 60))
+            ident = run_identify(x, avail, basis=None)
+            rows.append(
+                {
+                    "name": name,
+                    "a": pcf.a_text,
+                    "b": pcf.b_text,
+                    "claim": ev.claim,
+                    "verdict": ev.verdict,
+                    "digits": ev.digits,
+                    "depth": ev.depth,
+                    "digits_per_term": round(ev.digits_per_term, 4),
+                    "delta": ev.delta,
+                    "identified": ident.relation if ident.found else None,
+                }
+            )
+    if json_:
+        emit_json({"results": rows})
+        return
+    table = Table(title="Famous continued fractions, verified and identified")
+    for col in ("name", "a(n)", "b(n)", "claim", "verdict", "digits", "depth", "d/term", "δ",
+                "identified"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["name"], r["a"], r["b"], r["claim"], r["verdict"], str(r["digits"]),
+            str(r["depth"]), f"{r['digits_per_term']:.3f}", _fmt(r["delta"]),
+            r["identified"] or "-",
+        )
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point: lifts the int<->str digit limit, maps errors to exit 2."""
+    sys.set_int_max_str_digits(0)
+    try:
+        app()
+    except DiscoveryError as exc:  # anything a command did not already turn into exit 2
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Independent verification of a formula against a claimed closed form.
+
+The formula is evaluated by exact integer arithmetic (product trees of its convergents) to a
+depth chosen from its *measured* convergence rate; the claim is evaluated independently by the
+safe parser and the constants catalogue at a higher precision. The verdict is honest:
+
+* ``verified`` -- at least the requested digits agree, and the formula's own error estimate
+  supports them;
+* ``refuted`` -- the two disagree by far more than the formula's (tail-corrected) error estimate;
+* ``inconclusive`` -- the formula converges too slowly to reach the requested digits within the
+  depth limit (or the disagreement is within what the slow tail could explain).
+
+It never reports more digits than were computed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import mpmath
+
+from search.base import Candidate
+from solvers.continued_fractions import (
+    PCF,
+    irrationality_measure,
+    limit_from_convergents,
+    log10_abs,
+    ratio_to_mpf,
+)
+from solvers.errors import DivergenceError, PrecisionError
+from solvers.expr import evaluate_expression, expression_to_text, parse_expression
+
+__all__ = ["Evidence", "verify", "verify_candidate", "convergence_profile", "DEFAULT_MAX_DEPTH"]
+
+DEFAULT_MAX_DEPTH = 200_000
+_GUARD = 15  # extra decimal digits for the independent evaluation of the claim
+
+
+class HasConvergents(Protocol):
+    def convergents(self, depth: int) -> tuple[Any, Any, Any, Any]: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a verification established.
+
+    Attributes
+    ----------
+    verdict : str
+        ``"verified"``, ``"refuted"`` or ``"inconclusive"``.
+    digits : int
+        Decimal digits (after the point, for values of moderate size) on which the formula and
+        the independently evaluated claim agree, capped by what the formula's convergent
+        supports and by the working precision.
+    requested : int
+        The digits asked for.
+    depth : int
+        Depth of the final convergent.
+    digits_per_term : float
+        Measured convergence rate near the final depth.
+    delta : float or None
+        Irrationality measure of the final convergent (gcd-reduced), against the claim.
+    seconds : float
+        Wall time of the verification.
+    claim : str
+        The claim in canonical text.
+    estimated_digits : int
+        Digits the formula's own error estimate supports at ``depth``.
+    method : str
+        How the two sides were computed.
+    note : str
+        A human explanation when the verdict is not ``verified``.
+    """
+
+    verdict: str
+    digits: int
+    requested: int
+    depth: int
+    digits_per_term: float
+    delta: float | None
+    seconds: float
+    claim: str
+    estimated_digits: int
+    method: str = "exact convergents (product tree) vs independent mpmath evaluation"
+    note: str = ""
+    history: tuple[tuple[int, float], ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-able form (floats, ints, strings)."""
+        d = asdict(self)
+        d["history"] = [list(h) for h in self.history]
+        for k in ("digits_per_term", "delta"):
+            if isinstance(d[k], float) and not math.isfinite(d[k]):
+                d[k] = None
+        return d
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>"
+            for k, v in self.to_dict().items()
+            if k != "history"
+        )
+        return f"<table>{rows}</table>"
+
+
+def _err(m: tuple[Any, Any, Any, Any]) -> float:
+    p0, p1, q0, q1 = m
+    num = p1 * q0 - p0 * q1
+    if num == 0:
+        return -math.inf
+    if q0 == 0 or q1 == 0:
+        return math.inf
+    return log10_abs(num) - log10_abs(q0) - log10_abs(q1)
+
+
+def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tuple[int, float]]:
+    """``(depth, estimated correct digits)`` pairs, from consecutive-convergent differences.
+
+    Examples
+    --------
+    >>> prof = convergence_profile(PCF("2n+1", "n^2"), [10, 20])
+    >>> [round(d) for _, d in prof]
+    [8, 16]
+    """
+    return [(N, -_err(formula.convergents(N))) for N in depths]
+
+
+def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
+    """Find a depth whose error estimate reaches ``target`` digits, extrapolating the rate.
+
+    Returns ``(depth, convergents, rate, history)``.
+    """
+    history: list[tuple[int, float]] = []
+    N = 32
+    m = formula.convergents(N)
+    e = -_err(m)
+    history.append((N, e))
+    prev: tuple[int, float] | None = None
+    rate = 0.0
+    while e < target and N < max_depth:
+        if prev is not None and math.isfinite(e) and e > prev[1]:
+            rate = (e - prev[1]) / (N - prev[0])
+            step = math.ceil(1.1 * (target - e) / rate) + 8
+            nxt = N + min(max(step, 8), 4 * N)  # never more than quintuple at once
+        else:
+            nxt = 2 * N
+        prev = (N, e)
+        N = min(nxt, max_depth)
+        m = formula.convergents(N)
+        e = -_err(m)
+        history.append((N, e))
+    if prev is not None and math.isfinite(e) and e > prev[1]:
+        rate = (e - prev[1]) / (N - prev[0])
+    elif math.isinf(e):
+        rate = math.inf
+    return N, m, rate, history
+
+
+def _tail_factor(rate: float, depth: int) -> float:
+    """How much larger than the last convergent difference the true error may be (log10).
+
+    With a geometric rate ρ = 10^-rate per term the tail sums to 1/(1-ρ) times the last
+    difference; for slow (sub-geometric) convergence we allow a factor ``depth``.
+    """
+    if not math.isfinite(rate) or rate <= 0:
+        return math.log10(max(depth, 10))
+    rho = 10.0 ** (-rate)
+    if rho < 0.9:
+        return -math.log10(1 - rho)
+    return math.log10(max(depth, 10))
+
+
+def verify(
+    formula: HasConvergents,
+    claim: Any,
+    digits: int = 100,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Evidence:
+    """Verify that ``formula`` converges to ``claim`` to ``digits`` digits.
+
+    Parameters
+    ----------
+    formula : object with ``convergents(depth)``
+        A :class:`~solvers.continued_fractions.PCF`, a signed CF pattern, ...
+    claim : str or sympy expression
+        The claimed limit, e.g. ``"6/zeta(3)"`` (read by the safe parser).
+    digits : int
+        Digits required for ``verified``.
+    max_depth : int
+        Deepest convergent to compute before giving up (``inconclusive``).
+
+    Returns
+    -------
+    Evidence
+
+    Examples
+    --------
+    >>> ev = verify(PCF("34n^3+51n^2+27n+5", "-n^6"), "6/zeta(3)", digits=200)
+    >>> ev.verdict, ev.digits >= 200, round(ev.digits_per_term, 2)
+    ('verified', True, 3.06)
+    >>> verify(PCF("34n^3+51n^2+27n+5", "-n^6"), "6/zeta(3) + 10^-80", digits=200).verdict
+    'refuted'
+    >>> verify(PCF(2, "(2n-1)^2"), "1+4/pi", digits=50, max_depth=2000).verdict
+    'inconclusive'
+    """
+    if digits < 1:
+        raise ValueError(f"digits must be >= 1, got {digits}")
+    t0 = time.perf_counter()
+    expr = parse_expression(claim) if isinstance(claim, str) else claim
+    claim_text = expression_to_text(expr)
+    target = digits + 5
+    depth, m, rate, history = _plan_depth(formula, target, max_depth)
+    p0, p, q0, q = m
+    if q == 0:
+        raise DivergenceError(f"q_{depth} = 0 for {formula!r}")
+    lim = limit_from_convergents(m, depth)
+    est_digits = lim.digits
+    dps = max(digits, min(est_digits, digits + 50)) + _GUARD
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    x = ratio_to_mpf(ctx, p, q)
+    y = ctx.mpf(evaluate_expression(expr, dps + _GUARD))
+    diff = abs(x - y)
+    scale = max(1, abs(y))
+    working = dps - _GUARD + 5
+    if diff == 0:
+        agreed = working
+    else:
+        agreed = int(math.floor(-float(ctx.log10(diff / scale))))
+    agreed = max(0, min(agreed, est_digits, working))
+    tail = _tail_factor(rate, depth)
+    err_log = _err(m)
+    note = ""
+    delta: float | None = None
+    if agreed >= digits:
+        verdict = "verified"
+    elif diff != 0 and float(ctx.log10(diff)) > err_log + tail + 2:
+        verdict = "refuted"
+        note = (
+            f"formula and claim differ by 1e{float(ctx.log10(diff)):.1f}, far beyond the "
+            f"formula's error estimate 1e{err_log + tail:.1f} at depth {depth}"
+        )
+    else:
+        verdict = "inconclusive"
+        note = (
+            f"reached {est_digits} estimated digits at depth {depth} "
+            f"(rate {rate:.3g} digits/term); {digits} requested"
+        )
+    if verdict != "refuted":
+        try:
+            delta = irrationality_measure(p, q, y, ctx.prec)
+        except PrecisionError:
+            delta = None
+    return Evidence(
+        verdict=verdict,
+        digits=agreed,
+        requested=digits,
+        depth=depth,
+        digits_per_term=rate,
+        delta=delta,
+        seconds=time.perf_counter() - t0,
+        claim=claim_text,
+        estimated_digits=est_digits,
+        note=note,
+        history=tuple(history),
+    )
+
+
+def _formula_from_candidate(candidate: Candidate) -> HasConvergents | None:
+    f = candidate.formula
+    if candidate.kind == "esma":
+        from solvers.signed_cf import SignedCFPattern
+
+        return SignedCFPattern.from_dict(f)
+    if "a" in f and "b" in f:
+        return PCF.from_dict(f)
+    if "pcf" in f and isinstance(f["pcf"], dict):
+        return PCF.from_dict(f["pcf"])
+    return None
+
+
+def verify_candidate(candidate: Candidate, digits: int = 100, **kwargs: Any) -> Evidence:
+    """Verify an engine's candidate independently of how it was found.
+
+    Dispatches on ``candidate.kind``: PCFs (and anything carrying PCF coefficients) and ESMA
+    signed continued-fraction patterns are verified by :func:`verify`; kinds without a
+    verifier come back ``inconclusive`` with a note, never ``verified``.
+    """
+    formula = _formula_from_candidate(candidate)
+    if formula is None:
+        return Evidence(
+            verdict="inconclusive",
+            digits=0,
+            requested=digits,
+            depth=0,
+            digits_per_term=math.nan,
+            delta=None,
+            seconds=0.0,
+            claim=candidate.claim,
+            estimated_digits=0,
+            method="none",
+            note=f"no verifier for candidates of kind {candidate.kind!r}",
+        )
+    return verify(formula, candidate.claim, digits, **kwargs)
