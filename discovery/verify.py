@@ -123,7 +123,7 @@ def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tupl
     --------
     >>> prof = convergence_profile(PCF("2n+1", "n^2"), [10, 20])
     >>> [round(d) for _, d in prof]
-    [8, 16]
+    [7, 15]
     """
     return [(N, -_err(formula.convergents(N))) for N in depths]
 

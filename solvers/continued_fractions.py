@@ -225,9 +225,14 @@ def ratio_to_mpf(ctx: mpmath.ctx_mp.MPContext, p: Any, q: Any) -> Any:
 
 
 def _mpf_exact_parts(x: Any) -> tuple[int, int]:
-    # an mpf is exactly man * 2**exp
-    man, exp = mpmath.mpf(x).man_exp
-    return int(man), int(exp)
+    # An mpf is exactly (-1)^sign * man * 2^exp. Read the raw tuple: converting through
+    # mpmath.mpf(x) would round it to the *global* context's precision.
+    if not hasattr(x, "_mpf_"):
+        raise TypeError(f"expected an mpmath mpf, got {type(x).__name__}")
+    sign, man, exp, _bc = x._mpf_
+    if not man and exp:  # inf / nan are encoded with man = 0 and a special exp
+        raise ValueError(f"cannot enclose a non-finite number: {x}")
+    return (-int(man) if sign else int(man)), int(exp)
 
 
 def enclosure(x: Any, prec: int) -> tuple[Fraction, Fraction]:
@@ -574,7 +579,7 @@ class PCF:
 
         Examples
         --------
-        >>> round(PCF("34n^3+51n^2+27n+5", "-n^6").digits_per_term(400), 2)   # 4 log10(1+sqrt 2)
+        >>> round(PCF("34n^3+51n^2+27n+5", "-n^6").digits_per_term(400), 2)   # 8 log10(1+sqrt 2)
         3.06
         """
         if depth < 4:
@@ -593,8 +598,8 @@ class PCF:
 
         Examples
         --------
-        >>> round(PCF("34n^3+51n^2+27n+5", "-n^6").delta(2000), 3)
-        0.086
+        >>> round(PCF("34n^3+51n^2+27n+5", "-n^6").delta(2000), 4)
+        0.0866
         """
         p0, p, q0, q = self.convergents(depth)
         err = _error_log10(p0, p, q0, q)

@@ -58,7 +58,7 @@ def test_apery_limit_is_6_over_zeta3_to_300_digits():
 
 
 def test_apery_rate_is_4_log10_of_1_plus_sqrt2():
-    assert APERY.digits_per_term(600) == pytest.approx(4 * math.log10(1 + math.sqrt(2)), abs=0.01)
+    assert APERY.digits_per_term(600) == pytest.approx(8 * math.log10(1 + math.sqrt(2)), abs=0.01)
 
 
 def test_apery_delta_is_0086_at_depth_2000_and_decreases_towards_00805():

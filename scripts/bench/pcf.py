@@ -32,7 +32,7 @@ import mpmath  # noqa: E402
 from solvers.continued_fractions import PCF, ratio_to_mpf  # noqa: E402
 
 APERY = PCF((5, 27, 51, 34), (0, 0, 0, 0, 0, 0, -1))
-RATE = 4 * mpmath.log10(1 + mpmath.sqrt(2))  # digits per term of Apéry's PCF
+RATE = 8 * mpmath.log10(1 + mpmath.sqrt(2))  # digits per term of Apéry's PCF (3.062)
 
 
 def best_of(fn, repeat: int) -> float:
