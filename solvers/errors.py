@@ -14,6 +14,8 @@ __all__ = [
     "PrecisionError",
     "StoreError",
     "EngineError",
+    "UnknownConstantError",
+    "EvaluationError",
 ]
 
 
@@ -54,3 +56,14 @@ class StoreError(DiscoveryError):
 
 class EngineError(DiscoveryError, ValueError):
     """A search engine was given a configuration it cannot run."""
+
+
+class UnknownConstantError(DiscoveryError, KeyError):
+    """A constant name that is neither a catalogue name, an alias nor a family member."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class EvaluationError(DiscoveryError, ArithmeticError):
+    """No real value: a free variable, a pole, a complex value, arguments out of range..."""
