@@ -25,9 +25,9 @@ import mpmath
 from search.base import Candidate
 from solvers.continued_fractions import (
     PCF,
+    convergent_error_log10,
     irrationality_measure,
     limit_from_convergents,
-    log10_abs,
     ratio_to_mpf,
 )
 from solvers.errors import DivergenceError, PrecisionError
@@ -106,16 +106,6 @@ class Evidence:
         return f"<table>{rows}</table>"
 
 
-def _err(m: tuple[Any, Any, Any, Any]) -> float:
-    p0, p1, q0, q1 = m
-    num = p1 * q0 - p0 * q1
-    if num == 0:
-        return -math.inf
-    if q0 == 0 or q1 == 0:
-        return math.inf
-    return log10_abs(num) - log10_abs(q0) - log10_abs(q1)
-
-
 def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tuple[int, float]]:
     """``(depth, estimated correct digits)`` pairs, from consecutive-convergent differences.
 
@@ -125,7 +115,7 @@ def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tupl
     >>> [round(d) for _, d in prof]
     [7, 15]
     """
-    return [(N, -_err(formula.convergents(N))) for N in depths]
+    return [(N, -convergent_error_log10(*formula.convergents(N))) for N in depths]
 
 
 def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
@@ -136,7 +126,7 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
     history: list[tuple[int, float]] = []
     N = 32
     m = formula.convergents(N)
-    e = -_err(m)
+    e = -convergent_error_log10(*m)
     history.append((N, e))
     prev: tuple[int, float] | None = None
     rate = 0.0
@@ -150,7 +140,7 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
         prev = (N, e)
         N = min(nxt, max_depth)
         m = formula.convergents(N)
-        e = -_err(m)
+        e = -convergent_error_log10(*m)
         history.append((N, e))
     if prev is not None and math.isfinite(e) and e > prev[1]:
         rate = (e - prev[1]) / (N - prev[0])
@@ -219,21 +209,23 @@ def verify(
         raise DivergenceError(f"q_{depth} = 0 for {formula!r}")
     lim = limit_from_convergents(m, depth)
     est_digits = lim.digits
-    dps = max(digits, min(est_digits, digits + 50)) + _GUARD
+    # Work a little beyond what the convergent supports (bounded), so that the difference
+    # |p/q - claim| is resolved: that is what δ and a refutation are measured from.
+    dps = max(digits, min(est_digits, 2 * digits + 50)) + 2 * _GUARD
     ctx = mpmath.MPContext()
     ctx.dps = dps
     x = ratio_to_mpf(ctx, p, q)
     y = ctx.mpf(evaluate_expression(expr, dps + _GUARD))
     diff = abs(x - y)
     scale = max(1, abs(y))
-    working = dps - _GUARD + 5
+    working = dps - _GUARD
     if diff == 0:
         agreed = working
     else:
         agreed = int(math.floor(-float(ctx.log10(diff / scale))))
     agreed = max(0, min(agreed, est_digits, working))
     tail = _tail_factor(rate, depth)
-    err_log = _err(m)
+    err_log = convergent_error_log10(*m)
     note = ""
     delta: float | None = None
     if agreed >= digits:

@@ -40,6 +40,8 @@ __all__ = [
     "simple_expansion",
     "enclosure",
     "ratio_to_mpf",
+    "convergent_error_log10",
+    "limit_from_convergents",
     "log10_abs",
     "irrationality_measure",
 ]
@@ -290,8 +292,15 @@ class CFLimit:
         return f"CFLimit({s}, digits={self.digits}, depth={self.depth})"
 
 
-def _error_log10(p0: Any, p1: Any, q0: Any, q1: Any) -> float:
-    # log10 |p1/q1 - p0/q0| = log10 |p1 q0 - p0 q1| - log10 |q0 q1|
+def convergent_error_log10(p0: Any, p1: Any, q0: Any, q1: Any) -> float:
+    """``log10 |p_N/q_N - p_{N-1}/q_{N-1}|``: the error estimate of a convergent (``-inf`` when
+    they coincide, ``+inf`` when a denominator vanishes).
+
+    Examples
+    --------
+    >>> round(convergentconvergent_error_log10(*PCF("2n+1", "n^2").convergents(20)), 2)
+    -14.92
+    """
     num = p1 * q0 - p0 * q1
     if num == 0:
         return -math.inf
@@ -308,7 +317,7 @@ def limit_from_convergents(m: Matrix, depth: int, dps: int | None = None) -> CFL
     p0, p1, q0, q1 = m
     if q1 == 0:
         raise DivergenceError(f"q_{depth} = 0: the convergent is infinite")
-    err = _error_log10(p0, p1, q0, q1)
+    err = convergent_error_log10(p0, p1, q0, q1)
     est = 10**6 if err == -math.inf else max(0, int(math.floor(-err)))
     if dps is None:
         dps = min(est, 10**7) + 10
@@ -585,8 +594,8 @@ class PCF:
         if depth < 4:
             raise ValueError("need depth >= 4 to measure a rate")
         half = depth // 2
-        e1 = _error_log10(*self.convergents(half))
-        e2 = _error_log10(*self.convergents(depth))
+        e1 = convergent_error_log10(*self.convergents(half))
+        e2 = convergent_error_log10(*self.convergents(depth))
         if not (math.isfinite(e1) and math.isfinite(e2)):
             return math.inf
         return (e1 - e2) / (depth - half)
@@ -602,7 +611,7 @@ class PCF:
         0.0866
         """
         p0, p, q0, q = self.convergents(depth)
-        err = _error_log10(p0, p, q0, q)
+        err = convergent_error_log10(p0, p, q0, q)
         if limit is None:
             ref = self.limit(2 * depth)
             if not ref.error < err - 5:
