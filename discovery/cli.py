@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, to_jsonable, user_errors
+from discovery.commands.esma import esma_command
 from solvers.errors import DiscoveryError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ constants_app = typer.Typer(help="The constants catalogue.", no_args_is_help=Tru
 search_app = typer.Typer(help="Run a search engine (results are verified).", no_args_is_help=True)
 app.add_typer(constants_app, name="constants")
 app.add_typer(search_app, name="search")
+search_app.command("esma")(esma_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 

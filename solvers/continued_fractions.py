@@ -298,7 +298,7 @@ def convergent_error_log10(p0: Any, p1: Any, q0: Any, q1: Any) -> float:
 
     Examples
     --------
-    >>> round(convergentconvergent_error_log10(*PCF("2n+1", "n^2").convergents(20)), 2)
+    >>> round(convergent_error_log10(*PCF("2n+1", "n^2").convergents(20)), 2)
     -14.92
     """
     num = p1 * q0 - p0 * q1
