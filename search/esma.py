@@ -51,7 +51,7 @@ import mpmath
 from search.base import Candidate, Task, canonical_key, register_engine, register_executor
 from solvers.constants import get_constant
 from solvers.continued_fractions import (
-    log10_abs,
+    convergent_error_log10,
     ratio_to_mpf,
     signed_cf_convergents,
     signed_expansion,
@@ -645,17 +645,9 @@ def _constant_rate(text: str, dps: int, depth: int) -> float:
         return math.nan
     pat_terms = exp.terms
     N = len(pat_terms) - 1
-    e1 = _err(signed_cf_convergents(pat_terms[: N // 2 + 1], (1,)))
-    e2 = _err(signed_cf_convergents(pat_terms, (1,)))
+    e1 = convergent_error_log10(*signed_cf_convergents(pat_terms[: N // 2 + 1], (1,)))
+    e2 = convergent_error_log10(*signed_cf_convergents(pat_terms, (1,)))
     return (e1 - e2) / (N - N // 2)
-
-
-def _err(m: tuple[Any, Any, Any, Any]) -> float:
-    p0, p1, q0, q1 = m
-    num = p1 * q0 - p0 * q1
-    if num == 0 or q0 == 0 or q1 == 0:
-        return -math.inf
-    return log10_abs(num) - log10_abs(q0) - log10_abs(q1)
 
 
 def _catalogue_name(text: str) -> str:
