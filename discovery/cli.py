@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, to_jsonable, user_errors
+from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
+from discovery.commands.run import run_command
 from solvers.errors import DiscoveryError
 
 app = typer.Typer(
@@ -29,6 +31,8 @@ search_app = typer.Typer(help="Run a search engine (results are verified).", no_
 app.add_typer(constants_app, name="constants")
 app.add_typer(search_app, name="search")
 search_app.command("esma")(esma_command)
+app.add_typer(db_app, name="db")
+app.command("run")(run_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
@@ -197,12 +201,11 @@ def constants_show(
 
 
 @app.command()
-def demo(
-    db: Path = typer.Option(Path("conjectures.db"), "--db", help="SQLite store"),
+def famous(
     digits: int = typer.Option(100, "--digits", min=10, max=10_000),
     json_: bool = JSON,
 ) -> None:
-    """The main job: verify and identify famous formulas (grows into the demo campaign)."""
+    """Verify and identify a handful of famous continued fractions (a quick showcase)."""
     from discovery.identify import identify as run_identify
     from discovery.verify import verify as run_verify
 

@@ -1,0 +1,373 @@
+"""Campaigns: several engines, their configurations and budgets, run into one store.
+
+A campaign is a TOML file::
+
+    [campaign]
+    name = "demo"              # identifies the runs: re-running the file resumes them
+    db = "conjectures.db"      # relative to the current directory; --db overrides
+    hours = 0.1                # total wall-clock budget, shared by the engines
+    executor = "local"         # serial | local | dask
+    workers = 2                # processes (local) or LocalCluster workers (dask)
+    # scheduler = "tcp://host:8786"   # an existing Dask scheduler
+    verify = true              # verify every candidate independently
+    verify_digits = 100
+
+    [[engine]]
+    name = "esma"              # a registered engine (search/<name>.py)
+    hours = 0.05               # optional: this engine's share of the budget
+    max_tasks = 1000           # optional
+    [engine.config]            # the engine's own options, checked by the engine
+    constant = "e"
+    degree = 1
+
+Validation is strict (unknown keys, wrong types, unknown engines, bad engine
+options) and happens before anything is opened or written: a malformed campaign
+raises :class:`CampaignError` (or :class:`~solvers.errors.EngineError`) with a
+one-line message and leaves no trace.
+
+Examples
+--------
+>>> c = campaign_from_dict({"campaign": {"name": "t", "executor": "serial"},
+...                         "engine": [{"name": "toy", "config": {"tasks": 3}}]})
+>>> c
+Campaign('t': toy, serial executor, db conjectures.db)
+>>> try:
+...     campaign_from_dict({"campaign": {"name": "t", "hour": 1}, "engine": [{"name": "toy"}]})
+... except CampaignError as err:
+...     print(err)  # doctest: +ELLIPSIS
+campaign: [campaign]: unknown key 'hour' (allowed: batch, db, executor, hours, ...)
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from discovery.executors import EXECUTORS, make_executor
+from discovery.runner import Runner, RunSummary, default_verifier, engine_modules
+from discovery.store import DEFAULT_DB, Store, dumps
+from solvers.errors import DiscoveryError, EngineError
+
+__all__ = [
+    "Campaign",
+    "EngineSpec",
+    "CampaignResult",
+    "CampaignError",
+    "load_campaign",
+    "campaign_from_dict",
+    "build_engine",
+    "run_campaign",
+]
+
+
+class CampaignError(DiscoveryError, ValueError):
+    """A campaign file is malformed (the message names the key and the problem)."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One ``[[engine]]`` entry: an engine, its configuration and its budget."""
+
+    name: str
+    config: dict = field(default_factory=dict)
+    hours: float | None = None
+    max_tasks: int | None = None
+
+    def __repr__(self) -> str:
+        return f"EngineSpec({self.name!r}, {self.config!r})"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated campaign."""
+
+    name: str
+    engines: tuple[EngineSpec, ...]
+    db: str = DEFAULT_DB
+    hours: float | None = None
+    executor: str = "local"
+    workers: int | None = None
+    scheduler: str | None = None
+    verify: bool = True
+    verify_digits: int = 100
+    batch: int | None = None
+    source: str = ""
+
+    def __repr__(self) -> str:
+        engines = ", ".join(e.name for e in self.engines)
+        return f"Campaign({self.name!r}: {engines}, {self.executor} executor, db {self.db})"
+
+
+_CAMPAIGN_KEYS = {
+    "name": (str,),
+    "db": (str,),
+    "hours": (int, float),
+    "executor": (str,),
+    "workers": (int,),
+    "scheduler": (str,),
+    "verify": (bool,),
+    "verify_digits": (int,),
+    "batch": (int,),
+}
+_ENGINE_KEYS = {"name": (str,), "config": (dict,), "hours": (int, float), "max_tasks": (int,)}
+
+
+def _type_name(types: tuple) -> str:
+    if float in types:
+        return "a number"
+    return {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}[types[0]]
+
+
+def _check(where: str, table: Any, schema: dict, required: tuple[str, ...]) -> dict:
+    if not isinstance(table, Mapping):
+        raise CampaignError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        allowed = ", ".join(sorted(schema))
+        raise CampaignError(f"{where}: unknown key {unknown[0]!r} (allowed: {allowed})")
+    for key in required:
+        if key not in table:
+            raise CampaignError(f"{where}: missing key {key!r}")
+    for key, value in table.items():
+        types = schema[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            raise CampaignError(f"{where}: {key!r} must be {_type_name(types)}, not {value!r}")
+    return dict(table)
+
+
+def _positive(where: str, key: str, value: Any, minimum: float = 0) -> None:
+    if value is not None and value <= minimum:
+        raise CampaignError(f"{where}: {key!r} must be greater than {minimum}, not {value!r}")
+
+
+def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
+    """Validate parsed TOML (a dict) into a :class:`Campaign`.
+
+    Raises
+    ------
+    CampaignError
+        On unknown keys, missing keys, wrong types or values, duplicate engines.
+    """
+    if not isinstance(data, Mapping):
+        raise CampaignError(f"{source}: not a table")
+    unknown = sorted(set(data) - {"campaign", "engine"})
+    if unknown:
+        raise CampaignError(
+            f"{source}: unknown top-level key {unknown[0]!r} (use [campaign] and [[engine]])"
+        )
+    if "campaign" not in data:
+        raise CampaignError(f"{source}: missing the [campaign] table")
+    head = _check(f"{source}: [campaign]", data["campaign"], _CAMPAIGN_KEYS, ("name",))
+    where = f"{source}: [campaign]"
+    if not head["name"].strip():
+        raise CampaignError(f"{where}: 'name' must not be empty")
+    _positive(where, "hours", head.get("hours"))
+    _positive(where, "workers", head.get("workers"))
+    _positive(where, "batch", head.get("batch"))
+    _positive(where, "verify_digits", head.get("verify_digits"), 4)
+    executor = head.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise CampaignError(
+            f"{where}: unknown executor {executor!r} (use one of {', '.join(EXECUTORS)})"
+        )
+    if head.get("scheduler") and executor != "dask":
+        raise CampaignError(f"{where}: 'scheduler' needs executor = \"dask\"")
+    entries = data.get("engine")
+    if not isinstance(entries, list) or not entries:
+        raise CampaignError(f"{source}: needs at least one [[engine]] entry")
+    specs, seen = [], set()
+    for i, entry in enumerate(entries, start=1):
+        ewhere = f"{source}: [[engine]] #{i}"
+        entry = _check(ewhere, entry, _ENGINE_KEYS, ("name",))
+        _positive(ewhere, "hours", entry.get("hours"))
+        if entry.get("max_tasks") is not None and entry["max_tasks"] < 0:
+            raise CampaignError(f"{ewhere}: 'max_tasks' must be non-negative")
+        spec = EngineSpec(
+            name=entry["name"],
+            config=dict(entry.get("config", {})),
+            hours=float(entry["hours"]) if "hours" in entry else None,
+            max_tasks=entry.get("max_tasks"),
+        )
+        identity = (spec.name, dumps(spec.config))
+        if identity in seen:
+            raise CampaignError(f"{ewhere}: duplicates an earlier entry ({spec.name}, same config)")
+        seen.add(identity)
+        specs.append(spec)
+    return Campaign(
+        name=head["name"],
+        engines=tuple(specs),
+        db=head.get("db", DEFAULT_DB),
+        hours=float(head["hours"]) if "hours" in head else None,
+        executor=executor,
+        workers=head.get("workers"),
+        scheduler=head.get("scheduler"),
+        verify=head.get("verify", True),
+        verify_digits=head.get("verify_digits", 100),
+        batch=head.get("batch"),
+        source=source,
+    )
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign TOML file (nothing else is touched).
+
+    Raises
+    ------
+    CampaignError
+        If the file is missing, not TOML, or not a valid campaign.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise CampaignError(f"No campaign file {path}") from None
+    except IsADirectoryError:
+        raise CampaignError(f"{path} is a directory, not a campaign file") from None
+    except UnicodeDecodeError:
+        raise CampaignError(f"{path}: not a text (UTF-8) file") from None
+    except OSError as exc:
+        raise CampaignError(f"Cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(f"{path}: malformed TOML: {exc}") from None
+    return campaign_from_dict(data, source=str(path))
+
+
+def build_engine(name: str, config: Mapping):
+    """``search.base.make_engine``, importing ``search/<name>.py`` first if needed.
+
+    Raises
+    ------
+    EngineError
+        For an unknown engine name or a configuration the engine refuses.
+    """
+    from search.base import engine_names, make_engine
+
+    if name not in engine_names() and name.isidentifier():
+        if importlib.util.find_spec(f"search.{name}") is not None:
+            importlib.import_module(f"search.{name}")
+    try:
+        return make_engine(name, dict(config))
+    except EngineError:
+        raise
+    except (DiscoveryError, ValueError, TypeError, KeyError) as exc:
+        raise EngineError(f"engine {name!r}: bad configuration: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    """The runs of one campaign session."""
+
+    name: str
+    db: str
+    status: str
+    runs: tuple[RunSummary, ...]
+    seconds: float
+
+    def __repr__(self) -> str:
+        return f"CampaignResult({self.name!r} [{self.status}], {len(self.runs)} runs, {self.db})"
+
+    def to_dict(self) -> dict:
+        return {
+            "campaign": self.name,
+            "db": self.db,
+            "status": self.status,
+            "seconds": self.seconds,
+            "runs": [r.to_dict() for r in self.runs],
+        }
+
+
+def run_campaign(
+    campaign: Campaign,
+    *,
+    db: str | Path | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    hours: float | None = None,
+    max_tasks: int | None = None,
+    progress: Any = "auto",
+    verify: bool | None = None,
+    verifier=None,
+) -> CampaignResult:
+    """Run every engine of a campaign, one after the other, into one store.
+
+    Keyword arguments override the campaign file. The engines share the campaign's
+    time budget: each gets its own ``hours`` (capped by what is left) or an equal
+    share of what is left. A stop by signal ends the whole campaign.
+
+    Everything is validated (engines built, executor name checked, store file
+    checked) before anything is written.
+    """
+    start = time.monotonic()
+    executor_name = executor or campaign.executor
+    if executor_name not in EXECUTORS:
+        raise CampaignError(f"Unknown executor {executor_name!r}; use one of {EXECUTORS}")
+    if hours is not None and hours <= 0:
+        raise CampaignError(f"--hours must be positive, not {hours}")
+    engines = []
+    for spec in campaign.engines:
+        engines.append(build_engine(spec.name, spec.config))
+    do_verify = campaign.verify if verify is None else verify
+    if do_verify and verifier is None:
+        verifier = default_verifier(campaign.verify_digits)
+    total_hours = hours if hours is not None else campaign.hours
+    db_path = Path(db) if db is not None else Path(campaign.db)
+    imports = tuple(m for e in engines for m in engine_modules(e))
+    store = Store(db_path)
+    try:
+        pool = make_executor(
+            executor_name,
+            workers=workers or campaign.workers,
+            scheduler=scheduler or campaign.scheduler,
+            imports=imports,
+        )
+        summaries: list[RunSummary] = []
+        try:
+            for i, (spec, engine) in enumerate(zip(campaign.engines, engines, strict=True)):
+                budget = None
+                if total_hours is not None:
+                    left = max(total_hours - (time.monotonic() - start) / 3600, 0.0)
+                    budget = left / (len(engines) - i)
+                    if spec.hours is not None:
+                        budget = min(spec.hours, left)
+                elif spec.hours is not None:
+                    budget = spec.hours
+                summary = Runner(
+                    store,
+                    engine,
+                    pool,
+                    verifier,
+                    run_name=campaign.name,
+                    config=spec.config,
+                    budget_hours=budget,
+                    max_tasks=max_tasks if max_tasks is not None else spec.max_tasks,
+                    batch=campaign.batch,
+                    progress=progress,
+                    verify=do_verify,
+                ).run()
+                summaries.append(summary)
+                if summary.status == "stopped":
+                    break
+        finally:
+            stopped = any(s.status == "stopped" for s in summaries)
+            pool.close(cancel=stopped)
+    finally:
+        store.close()
+    statuses = {s.status for s in summaries}
+    status = next((s for s in ("stopped", "failed", "budget") if s in statuses), "finished")
+    return CampaignResult(
+        name=campaign.name,
+        db=str(db_path),
+        status=status,
+        runs=tuple(summaries),
+        seconds=time.monotonic() - start,
+    )

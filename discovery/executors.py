@@ -1,0 +1,267 @@
+"""Where tasks run: ``serial`` (this process), ``local`` (processes on this machine), ``dask``.
+
+Every executor has the same small interface, used by :class:`discovery.runner.Runner`:
+
+* ``submit(task, imports=()) -> future`` -- schedule ``search.base.execute(task)`` after
+  importing the modules ``imports`` on the worker;
+* ``wait(futures, timeout) -> set`` -- the futures that are done (at least one unless
+  the timeout expired);
+* ``close(cancel=False)`` -- release the workers (``cancel=True``: drop queued tasks
+  and stop the workers without waiting for running ones).
+
+Futures answer ``result()`` (the list of candidates, or the task's exception).
+Workers import the engine's module (``imports``) before executing, so an engine
+registered in any ``search.<name>`` module runs everywhere.
+
+Running on a SLURM cluster with dask-jobqueue
+---------------------------------------------
+Install ``dask-jobqueue`` in the workbench's environment on the cluster (the workers
+must be able to import ``search`` and ``solvers``), start a cluster from a login node
+and hand its scheduler address to the runner::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=1, processes=1, memory="2GB", walltime="08:00:00")
+    cluster.scale(jobs=32)
+    print(cluster.scheduler_address)        # e.g. tcp://10.0.0.5:8786
+
+    discovery run overnight.toml --executor dask --scheduler tcp://10.0.0.5:8786
+
+(or ``dask scheduler`` on one node and ``srun dask worker tcp://host:8786`` in a
+batch job). Only the client process writes to the store.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from search.base import Candidate, Task
+from solvers.errors import DiscoveryError
+
+__all__ = [
+    "EXECUTORS",
+    "SerialExecutor",
+    "LocalExecutor",
+    "DaskExecutor",
+    "make_executor",
+    "execute_task",
+]
+
+EXECUTORS = ("serial", "local", "dask")
+
+
+def execute_task(task: Task, imports: Sequence[str] = ()) -> list[Candidate]:
+    """Import the engine modules, then run ``search.base.execute(task)`` (on any worker)."""
+    for module in imports:
+        importlib.import_module(module)
+    from search.base import execute
+
+    return list(execute(task))
+
+
+def _init_worker(imports: Sequence[str]) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: only the client handles it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for module in imports:
+        importlib.import_module(module)
+
+
+class SerialExecutor:
+    """Runs each task in this process, one at a time, when :meth:`wait` is called.
+
+    Examples
+    --------
+    >>> from search.toy import engine_task
+    >>> ex = SerialExecutor(imports=("search.toy",))
+    >>> fut = ex.submit(engine_task(0, {"per_task": 1}))
+    >>> done = ex.wait([fut])
+    >>> [c.claim for c in fut.result()]
+    ['(1+sqrt(5))/2']
+    >>> ex.close()
+    """
+
+    name = "serial"
+
+    def __init__(self, imports: Sequence[str] = ()):
+        self.imports = tuple(imports)
+        self._queue: list[tuple[cf.Future, Task, tuple]] = []
+
+    def submit(self, task: Task, imports: Sequence[str] = ()) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        self._queue.append((fut, task, self.imports + tuple(imports)))
+        return fut
+
+    def wait(self, futures: Iterable, timeout: float | None = None) -> set:
+        futures = set(futures)
+        done = {f for f in futures if f.done()}
+        if done:
+            return done
+        for i, (fut, task, imports) in enumerate(self._queue):
+            if fut in futures:
+                del self._queue[i]
+                if fut.set_running_or_notify_cancel():
+                    try:
+                        fut.set_result(execute_task(task, imports))
+                    except Exception as exc:  # the runner decides what a failure means
+                        fut.set_exception(exc)
+                return {fut}
+        return set()
+
+    def close(self, cancel: bool = False) -> None:
+        for fut, _, _ in self._queue:
+            fut.cancel()
+        self._queue.clear()
+
+    def __repr__(self) -> str:
+        return "SerialExecutor()"
+
+
+class LocalExecutor:
+    """A pool of worker processes on this machine (``spawn`` start method).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of processes (default: the number of CPUs).
+    imports : sequence of str
+        Modules every worker imports first (the engines' modules).
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, imports: Sequence[str] = ()):
+        self.workers = int(workers or os.cpu_count() or 1)
+        if self.workers < 1:
+            raise DiscoveryError(f"The local executor needs at least one worker, not {workers}")
+        self.imports = tuple(imports)
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.imports,),
+        )
+
+    def submit(self, task: Task, imports: Sequence[str] = ()) -> cf.Future:
+        return self._pool.submit(execute_task, task, self.imports + tuple(imports))
+
+    def wait(self, futures: Iterable, timeout: float | None = None) -> set:
+        done, _ = cf.wait(list(futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return set(done)
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:  # do not wait for long-running tasks
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in processes:
+                proc.join(timeout=5)
+        else:
+            self._pool.shutdown(wait=True)
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor(workers={self.workers})"
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster: a new ``LocalCluster`` or an existing scheduler.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:8786``). Without it a
+        ``distributed.LocalCluster(processes=True, n_workers=workers, threads_per_worker=1)``
+        is started and closed with the executor.
+    workers : int
+        Workers of the local cluster.
+    imports : sequence of str
+        Modules every worker imports before executing a task.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self, scheduler: str | None = None, workers: int = 2, imports: Sequence[str] = ()
+    ):
+        try:
+            import distributed
+        except ImportError:
+            raise DiscoveryError(
+                "The dask executor needs dask[distributed]: pip install 'discovery-workbench[dask]'"
+            ) from None
+        import logging
+
+        self.imports = tuple(imports)
+        self.scheduler = scheduler
+        self._cluster = None
+        try:
+            if scheduler:
+                self._client = distributed.Client(scheduler, timeout="30s")
+            else:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=int(workers),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                self._client = distributed.Client(self._cluster)
+        except OSError as exc:
+            raise DiscoveryError(f"Cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        self._distributed = distributed
+
+    def submit(self, task: Task, imports: Sequence[str] = ()) -> Any:
+        return self._client.submit(
+            execute_task, task, self.imports + tuple(imports), pure=False
+        )
+
+    def wait(self, futures: Iterable, timeout: float | None = None) -> set:
+        futures = list(futures)
+        if not futures:
+            return set()
+        try:
+            done, _ = self._distributed.wait(
+                futures, timeout=timeout, return_when="FIRST_COMPLETED"
+            )
+        except TimeoutError:
+            return set()
+        return set(done)
+
+    def close(self, cancel: bool = False) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def __repr__(self) -> str:
+        return f"DaskExecutor(scheduler={self.scheduler!r})"
+
+
+def make_executor(
+    name: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    imports: Sequence[str] = (),
+):
+    """Build the executor ``name`` (``serial``, ``local`` or ``dask``).
+
+    Raises
+    ------
+    DiscoveryError
+        For an unknown executor name, or ``dask`` without dask installed.
+    """
+    if scheduler and name != "dask":
+        raise DiscoveryError("--scheduler needs the dask executor")
+    if name == "serial":
+        return SerialExecutor(imports=imports)
+    if name == "local":
+        return LocalExecutor(workers=workers, imports=imports)
+    if name == "dask":
+        return DaskExecutor(scheduler=scheduler, workers=workers or 2, imports=imports)
+    raise DiscoveryError(f"Unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
