@@ -52,6 +52,7 @@ import mpmath
 import sympy
 
 from solvers.constants import CONSTANTS, get_constant
+from solvers.continued_fractions import mpf_to_fraction
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr import (
     evaluate_expression,
@@ -273,11 +274,10 @@ def _exact(v: Any) -> Fraction:
     name = type(v).__name__
     if name in ("mpz", "mpq"):
         return Fraction(int(v.numerator), int(v.denominator))
-    if hasattr(v, "man") and hasattr(v, "exp") and hasattr(v, "_mpf_"):
+    if hasattr(v, "_mpf_"):
         if not mpmath.isfinite(v):
             raise DiscoveryError(f"cannot identify a non-finite number: {v}")
-        man, exp = int(v.man), int(v.exp)
-        return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+        return mpf_to_fraction(v)  # signed: mpmath's own man/man_exp drop the sign
     if hasattr(v, "man_exp"):  # flint arb midpoint / radius (exact)
         man, exp = (int(t) for t in v.man_exp())
         return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)

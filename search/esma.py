@@ -52,6 +52,7 @@ from search.base import Candidate, Task, canonical_key, register_engine, registe
 from solvers.constants import get_constant
 from solvers.continued_fractions import (
     convergent_error_log10,
+    mpf_to_fraction,
     ratio_to_mpf,
     signed_cf_convergents,
     signed_expansion,
@@ -446,20 +447,13 @@ def constant_enclosure(text: str, dps: int) -> tuple[int, int, int]:
     # rounds to the *global* 53 bits)
     v1 = ctx.mpf(_evaluate(text, dps + 10))
     v2 = ctx.mpf(_evaluate(text, dps + 30))
-    x2 = _exact(v2)
-    gap = abs(_exact(v1) - x2)
+    x2 = mpf_to_fraction(v2)
+    gap = abs(mpf_to_fraction(v1) - x2)
     bits = int((dps + 30) * 3.3219280948873626) - 4
     radius = 4 * gap + abs(x2) / (1 << bits) + Fraction(1, 1 << (bits + 64))
     lo, hi = x2 - radius, x2 + radius
     s = int(dps * 3.3219280948873626) + 64
     return math.floor(lo * (1 << s)), math.ceil(hi * (1 << s)), s
-
-
-def _exact(x: Any) -> Fraction:
-    """The exact rational value of an mpf of any context (``man * 2**exp``)."""
-    man, exp = x.man_exp
-    man, exp = int(man), int(exp)
-    return Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
 
 
 def _image(lhs: LHS, k: int, s: int) -> tuple[int, int]:

@@ -39,6 +39,7 @@ __all__ = [
     "signed_expansion",
     "simple_expansion",
     "enclosure",
+    "mpf_to_fraction",
     "ratio_to_mpf",
     "convergent_error_log10",
     "limit_from_convergents",
@@ -237,6 +238,22 @@ def _mpf_exact_parts(x: Any) -> tuple[int, int]:
     return (-int(man) if sign else int(man)), int(exp)
 
 
+def mpf_to_fraction(x: Any) -> Fraction:
+    """The exact rational value of a finite mpf of any context.
+
+    Reads the raw ``(sign, man, exp, bc)`` tuple: mpmath's ``man``/``man_exp`` drop the
+    sign, and ``mpmath.mpf(x)`` would round to the global context.
+
+    Examples
+    --------
+    >>> ctx = mpmath.MPContext(); ctx.dps = 50
+    >>> mpf_to_fraction(-ctx.mpf(3) / 8)
+    Fraction(-3, 8)
+    """
+    man, exp = _mpf_exact_parts(x)
+    return Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+
+
 def enclosure(x: Any, prec: int) -> tuple[Fraction, Fraction]:
     """Rational enclosure ``[x - r, x + r]`` of a real known to ``prec`` correct bits.
 
@@ -249,8 +266,7 @@ def enclosure(x: Any, prec: int) -> tuple[Fraction, Fraction]:
     >>> lo < 3 < hi
     True
     """
-    man, exp = _mpf_exact_parts(x)
-    v = Fraction(man) * (Fraction(2) ** exp) if exp >= 0 else Fraction(man, 2**-exp)
+    v = mpf_to_fraction(x)
     r = abs(v) * Fraction(2, 2**prec) if v else Fraction(1, 2**prec)
     return v - r, v + r
 
