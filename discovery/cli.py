@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, to_jsonable, user_errors
+from discovery.commands.cmf import cmf_app, cmf_search_command
 from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
 from discovery.commands.run import run_command
@@ -32,6 +33,8 @@ app.add_typer(constants_app, name="constants")
 app.add_typer(search_app, name="search")
 search_app.command("esma")(esma_command)
 app.add_typer(db_app, name="db")
+app.add_typer(cmf_app, name="cmf")
+search_app.command("cmf")(cmf_search_command)
 app.command("run")(run_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")

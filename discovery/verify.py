@@ -268,6 +268,10 @@ def _formula_from_candidate(candidate: Candidate) -> HasConvergents | None:
         from solvers.signed_cf import SignedCFPattern
 
         return SignedCFPattern.from_dict(f)
+    if candidate.kind == "cmf":
+        from solvers.cmf import CMFTrajectory
+
+        return CMFTrajectory.from_dict(f)
     if "a" in f and "b" in f:
         return PCF.from_dict(f)
     if "pcf" in f and isinstance(f["pcf"], dict):
