@@ -48,7 +48,13 @@ from solvers.continued_fractions import (
     limit_from_convergents,
     log10_abs,
 )
-from solvers.errors import DiscoveryError, DivergenceError, ParseError, PrecisionError
+from solvers.errors import (
+    ConservationError,
+    DiscoveryError,
+    DivergenceError,
+    ParseError,
+    PrecisionError,
+)
 from solvers.keys import canonical_key
 
 __all__ = [
@@ -66,10 +72,6 @@ _MAX_TEXT = 20_000
 _MAX_DEPTH = 200
 _MAX_EXPONENT = 64
 _LEAF = 16  # steps multiplied sequentially in small integers before the product tree
-
-
-class ConservationError(DiscoveryError, ValueError):
-    """A field that was required to be conservative is not (the message names the axes)."""
 
 
 # --------------------------------------------------------------------------- safe entry parser
@@ -524,7 +526,7 @@ class CMF:
         >>> broken.check_conservation()
         Traceback (most recent call last):
         ...
-        solvers.cmf.ConservationError: M_x and M_y do not conserve: M_x(x) M_y(x+e_x) != ...
+        solvers.errors.ConservationError: M_x and M_y do not conserve: M_x(x) M_y(x+e_x) != ...
         """
         for (a, b), ok in self.conservation_defects().items():
             if not ok:

@@ -16,6 +16,7 @@ __all__ = [
     "EngineError",
     "UnknownConstantError",
     "EvaluationError",
+    "ConservationError",
 ]
 
 
@@ -67,3 +68,7 @@ class UnknownConstantError(DiscoveryError, KeyError):
 
 class EvaluationError(DiscoveryError, ArithmeticError):
     """No real value: a free variable, a pole, a complex value, arguments out of range..."""
+
+
+class ConservationError(DiscoveryError, ValueError):
+    """A matrix field required to be conservative is not (the message names the axes)."""

@@ -191,8 +191,8 @@ class MobiusRelation:
         den = _linear_text(self.c2, self.c3)
         if den == "1":
             return f"x = {num}"
-        if self.c2 == 0 or self.c3 == 0:
-            return f"x = {_wrap(num)}/{den}"
+        if self.c3 == 0 or (self.c2 == 0 and abs(self.c3) == 1):
+            return f"x = {_wrap(num)}/{den}"  # a bare integer or a bare K
         return f"x = {_wrap(num)}/({den})"
 
 
