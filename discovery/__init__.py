@@ -5,14 +5,30 @@ Python API for notebooks::
     >>> from discovery import PCF, verify
     >>> verify(PCF("34n^3+51n^2+27n+5", "-n^6"), "6/zeta(3)", digits=50).verdict
     'verified'
+    >>> from discovery import identify
+    >>> identify(PCF("3n^2+3n+1", "-2n^4"), 60).relation
+    '1/(2*catalan)'
 
-Names are imported lazily, so ``import discovery`` stays cheap.
+``verify`` and ``identify`` are the functions (the modules of the same names stay reachable
+as ``discovery.verify``/``discovery.identify`` through ``sys.modules``-based imports such as
+``from discovery.verify import Evidence``).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from discovery.identify import Identification, identify
+from discovery.store import Store
+from discovery.verify import Evidence, verify, verify_candidate
+from solvers.continued_fractions import PCF
+from solvers.errors import (
+    DiscoveryError,
+    DivergenceError,
+    EngineError,
+    ParseError,
+    PrecisionError,
+    StoreError,
+)
+from solvers.expr import evaluate_expression, parse_expression, parse_polynomial
 
 __all__ = [
     "PCF",
@@ -32,34 +48,3 @@ __all__ = [
     "StoreError",
     "EngineError",
 ]
-
-_WHERE = {
-    "PCF": "solvers.continued_fractions",
-    "verify": "discovery.verify",
-    "verify_candidate": "discovery.verify",
-    "Evidence": "discovery.verify",
-    "identify": "discovery.identify",
-    "Identification": "discovery.identify",
-    "Store": "discovery.store",
-    "parse_expression": "solvers.expr",
-    "parse_polynomial": "solvers.expr",
-    "evaluate_expression": "solvers.expr",
-    "DiscoveryError": "solvers.errors",
-    "ParseError": "solvers.errors",
-    "DivergenceError": "solvers.errors",
-    "PrecisionError": "solvers.errors",
-    "StoreError": "solvers.errors",
-    "EngineError": "solvers.errors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _WHERE[name]
-    except KeyError:
-        raise AttributeError(f"module 'discovery' has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
