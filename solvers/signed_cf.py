@@ -37,8 +37,8 @@ import flint
 from solvers.continued_fractions import (
     PCF,
     CFLimit,
+    convergent_error_log10,
     limit_from_convergents,
-    log10_abs,
     signed_cf_convergents,
 )
 from solvers.keys import canonical_key
@@ -239,8 +239,8 @@ class SignedCFPattern:
         """
         if depth < 4:
             raise ValueError("need depth >= 4 to measure a rate")
-        e1 = _error_log10(self.convergents(depth // 2))
-        e2 = _error_log10(self.convergents(depth))
+        e1 = convergent_error_log10(*self.convergents(depth // 2))
+        e2 = convergent_error_log10(*self.convergents(depth))
         if not (math.isfinite(e1) and math.isfinite(e2)):
             return math.inf
         return (e1 - e2) / (depth - depth // 2)
@@ -272,16 +272,6 @@ class SignedCFPattern:
         """The contracted :class:`PCF` (see :meth:`contraction`), or ``None``."""
         c = self.contraction()
         return None if c is None else c.pcf
-
-
-def _error_log10(m: Matrix) -> float:
-    p0, p1, q0, q1 = m
-    num = p1 * q0 - p0 * q1
-    if num == 0:
-        return -math.inf
-    if q0 == 0 or q1 == 0:
-        return math.inf
-    return log10_abs(num) - log10_abs(q0) - log10_abs(q1)
 
 
 # --------------------------------------------------------------------------- polynomials over Q
