@@ -17,6 +17,7 @@ from discovery.commands._common import emit_json, to_jsonable, user_errors
 from discovery.commands.cmf import cmf_app, cmf_search_command
 from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
+from discovery.commands.packing import packing_app, sdp_game_command
 from discovery.commands.run import run_command
 from solvers.errors import DiscoveryError
 
@@ -35,6 +36,8 @@ search_app.command("esma")(esma_command)
 app.add_typer(db_app, name="db")
 app.add_typer(cmf_app, name="cmf")
 search_app.command("cmf")(cmf_search_command)
+app.add_typer(packing_app, name="packing")
+search_app.command("sdp-game")(sdp_game_command)
 app.command("run")(run_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
