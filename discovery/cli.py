@@ -17,6 +17,7 @@ from discovery.commands._common import emit_json, to_jsonable, user_errors
 from discovery.commands.cmf import cmf_app, cmf_search_command
 from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
+from discovery.commands.evolve import baseline_command, check_float32_command, evolve_command
 from discovery.commands.packing import packing_app, sdp_game_command
 from discovery.commands.run import run_command
 from solvers.errors import DiscoveryError
@@ -38,6 +39,9 @@ app.add_typer(cmf_app, name="cmf")
 search_app.command("cmf")(cmf_search_command)
 app.add_typer(packing_app, name="packing")
 search_app.command("sdp-game")(sdp_game_command)
+search_app.command("evolve")(evolve_command)
+app.command("baseline")(baseline_command)
+app.command("check-float32")(check_float32_command)
 app.command("run")(run_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")

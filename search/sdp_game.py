@@ -17,7 +17,11 @@ beat.
 Configuration keys: ``dimension`` (4), ``d2`` (23), ``d3`` (4), ``evaluations`` (100),
 ``seed`` (0), ``r`` (default radius; the LP-optimal one if omitted), ``r_range`` (relative,
 [0.9, 1.1]), ``ratio_range`` (R / r, [1.1, 2.5]), ``max_factors`` (2), ``evaluator``
-(``"sdp"``, or ``"synthetic"``: a cheap deterministic stand-in used by tests).
+(``"sdp"``: the first formulation in :mod:`solvers.packing.three_point`; ``"kernel"``: the
+polynomial-kernel columns + master LP of :mod:`solvers.packing.tp_bound`, ``d3`` is then the
+angular degree ``kmax`` and every evaluation is verified exactly; or ``"synthetic"``: a cheap
+deterministic stand-in used by tests), ``default_ratio`` (R / r of the default formulation,
+1.5; use about 1.01 with ``"kernel"``, whose kernels act on a thin shell).
 
 Examples
 --------
@@ -54,6 +58,7 @@ _DEFAULTS = {
     "ratio_range": [1.1, 2.5],
     "max_factors": 2,
     "evaluator": "sdp",
+    "default_ratio": 1.5,
 }
 
 
@@ -119,8 +124,8 @@ def _validated(config: Mapping) -> dict:
             raise EngineError(f"sdp_game option {key!r} must be a non-negative integer")
     if cfg["dimension"] < 2:
         raise EngineError("sdp_game needs dimension >= 2")
-    if cfg["evaluator"] not in ("sdp", "synthetic"):
-        raise EngineError("sdp_game evaluator must be 'sdp' or 'synthetic'")
+    if cfg["evaluator"] not in ("sdp", "synthetic", "kernel"):
+        raise EngineError("sdp_game evaluator must be 'sdp', 'kernel' or 'synthetic'")
     return cfg
 
 
@@ -228,7 +233,8 @@ class SDPGameEngine:
             i = self._asked
             best = self._best()
             if i == 0:
-                r, ratio, mults, kind = self.r0, 1.5, self.default, "default"
+                r, ratio, kind = self.r0, float(cfg["default_ratio"]), "default"
+                mults = self.default
             elif best is None or i % 2 == 1:
                 mults = best["mults"] if best else self.default
                 r, ratio = self._bo_point(mults)
@@ -317,6 +323,19 @@ def run_sdp_game_task(task: Task) -> list[Candidate]:
     if p.get("evaluator") == "synthetic":
         value = _synthetic(n, form.r, form.R, form.multipliers)
         verified, bound_text, status = False, None, "synthetic"
+    elif p.get("evaluator") == "kernel":
+        # polynomial kernel columns + master LP + exact verification (tp_bound); d3 = kmax
+        from solvers.errors import PrecisionError
+        from solvers.packing.tp_bound import evaluate_formulation
+
+        try:
+            _cert, verdict = evaluate_formulation(n, int(p["d2"]), int(p["d3"]), float(p["r"]),
+                                                  float(p["R"]), mults)
+            verified, bound_text = verdict.verified, verdict.bound
+            value = float(verdict.bound) if verdict.verified else None
+            status = "verified" if verified else "; ".join(verdict.failures)
+        except PrecisionError as exc:
+            verified, bound_text, value, status = False, None, None, str(exc)
     else:
         res = three_point_bound(formulation=form)
         verified = res.verified

@@ -43,11 +43,13 @@ polynomials, the residual of the SOS identity is bounded by the sum of its absol
 coefficients (all variables lie in :math:`[-1, 1]`), and the univariate conditions are checked
 with Sturm sequences, as for the LP certificates.
 
-Status (honest): at the reduced degrees tried here (``d3`` = 2..6, ``d2`` = 23, dimension 4,
-:math:`R/r` = 1.3..3) the SDP optimum does not improve on the LP bound (0.647724 at the same
-``d2``), and double-precision Clarabel solutions do not yet pass the exact check (the sampled
-univariate conditions and the projected Gram matrix fail); a result is reported as verified
-only when every exact check passes, so no unverified number is ever called a bound.
+Status (honest): this first formulation does not improve on the LP bound. Diagnosis (see
+:mod:`solvers.packing.tp_bound` for the second formulation): (i) ``R/r`` = 1.3..3 is the wrong
+regime -- the kernel helps through the first shell |v| ~ r, like a kissing-number bound, and
+needs a thin shell (``R/r`` ~ 1.01-1.05); (ii) the factor ``e^{pi<x,y>}`` distorts the
+angular profile by ``e^{+-u0/2}`` on the shell; (iii) ``-p - eps`` with an *absolute* ``eps``
+excludes ``p = 0``, and an SOS degree equal to the kernel degree forces the top blocks ``F_k``
+onto a face of the PSD cone (no Slater point), hence the inaccurate solves.
 """
 
 from __future__ import annotations
