@@ -73,6 +73,7 @@ from solvers.packing.laguerre import (
     gauss_laguerre_matrix,
     to_monomial,
 )
+from solvers.packing.tp_model import monomials, mul
 
 __all__ = [
     "BASE_POLYNOMIALS",
@@ -121,26 +122,6 @@ def _harmonic(k: int, n: int) -> dict[Mono, Fraction]:
         if c and (k - p) % 2 == 0:
             l = (k - p) // 2
             out[(l, l, p)] = c
-    return out
-
-
-def _monomials(nvars: int, degree: int) -> list[Mono]:
-    out = []
-    for d in range(degree + 1):
-        for combo in combinations_with_replacement(range(nvars), d):
-            e = [0, 0, 0]
-            for v in combo:
-                e[v] += 1
-            out.append(tuple(e))
-    return out
-
-
-def _mul(p: dict, q: dict) -> dict:
-    out: dict = {}
-    for a, x in p.items():
-        for b, y in q.items():
-            m = (a[0] + b[0], a[1] + b[1], a[2] + b[2])
-            out[m] = out.get(m, 0) + x * y
     return out
 
 
@@ -283,7 +264,7 @@ class _Model:
     def __init__(self, form: Formulation):
         self.form = form
         n, d3 = form.dimension, form.d3
-        self.monos = _monomials(3, d3)
+        self.monos = monomials(d3)
         self.index = {m: i for i, m in enumerate(self.monos)}
         # F_k blocks: basis (x^i y^j H_k) with 2i + k <= d3
         self.blocks = []
@@ -297,17 +278,17 @@ class _Model:
         for m in form.multipliers:
             poly: dict = {(0, 0, 0): Fraction(1)}
             for i in m:
-                poly = _mul(poly, base[i])
+                poly = mul(poly, base[i])
             deg = sum(_BASE_DEGREE[i] for i in m)
             half = (d3 - deg) // 2
             if half < 0:
                 continue
-            self.mults.append((m, poly, _monomials(3, half)))
-        self.sigma0_basis = _monomials(3, d3 // 2)
+            self.mults.append((m, poly, monomials(half)))
+        self.sigma0_basis = monomials(d3 // 2)
 
     def p3_terms(self, k: int, i: int, j: int, H: dict) -> dict:
         """Coefficients of ``x^i y^j H_k`` (+ ``x^j y^i H_k`` symmetrised by the caller)."""
-        return _mul({(i, j, 0): Fraction(1)}, H)
+        return mul({(i, j, 0): Fraction(1)}, H)
 
 
 def _poly_u(coeffs: dict, u0s: Fraction) -> None:  # pragma: no cover - documentation helper
@@ -338,7 +319,7 @@ def _solve(form: Formulation, solver: str, eps_b: float, margin: float, rounds: 
         cons.append(Fk >> 0)
         for i in range(size):
             for j in range(size):
-                for mono, c in _mul({(i, j, 0): 1}, H).items():
+                for mono, c in mul({(i, j, 0): 1}, H).items():
                     p3_expr_terms[model.index[mono]].append(float(c) * Fk[i, j])
     p3 = [cp.sum(cp.hstack(t)) if t else 0 for t in p3_expr_terms]
     # --- SOS identity  -p3 - eps = sigma0 + sum sigma_m G_m
@@ -353,7 +334,7 @@ def _solve(form: Formulation, solver: str, eps_b: float, margin: float, rounds: 
         for a in range(len(basis)):
             for b in range(len(basis)):
                 mono_ab = tuple(x + y for x, y in zip(basis[a], basis[b], strict=False))
-                for mono, c in _mul({mono_ab: 1}, poly).items():
+                for mono, c in mul({mono_ab: 1}, poly).items():
                     rhs_terms[model.index[mono]].append(float(c) * Q[a, b])
 
     add_sos(model.sigma0_basis, {(0, 0, 0): 1})
@@ -521,7 +502,7 @@ def _verify(
         for i, row in enumerate(R):
             for j, x in enumerate(row):
                 if x:
-                    for mono, c in _mul({(i, j, 0): 1}, H).items():
+                    for mono, c in mul({(i, j, 0): 1}, H).items():
                         p3[mono] = p3.get(mono, 0) + x * c
     # (B): sigma_m (m >= 1) rounded to exact PSD matrices; sigma_0 is then *projected* so that
     # -p3 = sigma_0 + sum_m sigma_m G_m + c0 holds exactly, and checked PSD exactly.
@@ -535,7 +516,7 @@ def _verify(
             for b in range(len(basis)):
                 if R[a][b]:
                     mono_ab = tuple(x + y for x, y in zip(basis[a], basis[b], strict=False))
-                    for mono, c in _mul({mono_ab: 1}, poly).items():
+                    for mono, c in mul({mono_ab: 1}, poly).items():
                         rhs[mono] = rhs.get(mono, 0) + R[a][b] * c
     c0 = Fraction(eps_b).limit_denominator(10**12) / 2
     target = {m: -p3.get(m, 0) - rhs.get(m, 0) for m in set(p3) | set(rhs)}
