@@ -73,7 +73,8 @@ from solvers.packing.laguerre import (
     gauss_laguerre_matrix,
     to_monomial,
 )
-from solvers.packing.tp_model import monomials, mul
+from solvers.packing.tp_model import gegenbauer, monomials, mul
+from solvers.packing.tp_model import harmonic as _harmonic
 
 __all__ = [
     "BASE_POLYNOMIALS",
@@ -89,40 +90,6 @@ __all__ = [
 BASE_POLYNOMIALS = ("a-r2", "b-r2", "a+b-2c-r2", "R2-a", "R2-b", "ab-c2", "a+b+2c")
 
 Mono = tuple[int, int, int]
-
-
-def gegenbauer(k: int, n: int) -> list[Fraction]:
-    """Coefficients (ascending) of :math:`P_k^{(n)}` normalised by :math:`P_k(1) = 1`.
-
-    Examples
-    --------
-    >>> gegenbauer(2, 3)                      # Legendre (3t^2 - 1)/2
-    [Fraction(-1, 2), Fraction(0, 1), Fraction(3, 2)]
-    >>> gegenbauer(2, 2)                      # Chebyshev 2t^2 - 1
-    [Fraction(-1, 1), Fraction(0, 1), Fraction(2, 1)]
-    """
-    prev, cur = [Fraction(1)], [Fraction(0), Fraction(1)]
-    if k == 0:
-        return prev
-    for j in range(1, k):
-        # P_{j+1} = ((2j + n - 2) t P_j - j P_{j-1}) / (j + n - 2)
-        den = j + n - 2
-        t_cur = [Fraction(0)] + [c * (2 * j + n - 2) for c in cur]
-        nxt = [
-            (t_cur[i] - (j * prev[i] if i < len(prev) else 0)) / den for i in range(len(t_cur))
-        ]
-        prev, cur = cur, nxt
-    return cur
-
-
-def _harmonic(k: int, n: int) -> dict[Mono, Fraction]:
-    """:math:`(xy)^{k/2} P_k(z/\\sqrt{xy})` as a polynomial in ``(x, y, z)``."""
-    out = {}
-    for p, c in enumerate(gegenbauer(k, n)):
-        if c and (k - p) % 2 == 0:
-            l = (k - p) // 2
-            out[(l, l, p)] = c
-    return out
 
 
 def _base_polys(u0s: Fraction) -> list[dict]:

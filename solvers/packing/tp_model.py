@@ -41,6 +41,8 @@ def gegenbauer(k: int, n: int) -> list[Fraction]:
     --------
     >>> gegenbauer(2, 3)                      # Legendre (3t^2 - 1)/2
     [Fraction(-1, 2), Fraction(0, 1), Fraction(3, 2)]
+    >>> gegenbauer(2, 2)                      # Chebyshev 2t^2 - 1
+    [Fraction(-1, 1), Fraction(0, 1), Fraction(2, 1)]
     """
     prev, cur = [Fraction(1)], [Fraction(0), Fraction(1)]
     if k == 0:
