@@ -414,15 +414,30 @@ class Program:
         >>> Program.build(lambda x: (x + 0.5) * x).to_sympy()
         x*(x + 1/2)
         """
-        x = sympy.Symbol("x")
-        vals: list[sympy.Expr] = []
+        if exact:
+            return self.interpret(
+                sympy.Symbol("x"), lambda v: sympy.Rational(*v.as_integer_ratio())
+            )
+        return self.interpret(sympy.Symbol("x"), lambda v: sympy.Float(v, 17))
+
+    def interpret(self, x: Any, const: Callable[[float], Any]) -> Any:
+        """Evaluate the DAG over any arithmetic (SymPy, numpy arrays, ...) node by node.
+
+        ``const`` turns a constant into that arithmetic; FMA is ``a*b + c`` there.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Program.build(lambda x: x * x + 1).interpret(np.array([2.0]), float)
+        array([5.])
+        """
+        vals: list[Any] = []
         for nd in self.nodes:
             a = [vals[i] for i in nd.args]
             if nd.op == "x":
                 v = x
             elif nd.op == "const":
-                v = sympy.Rational(*nd.value.as_integer_ratio()) if exact else sympy.Float(
-                    nd.value, 17)
+                v = const(nd.value)
             elif nd.op == "add":
                 v = a[0] + a[1]
             elif nd.op == "sub":

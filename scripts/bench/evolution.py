@@ -39,25 +39,7 @@ from solvers.programs import (  # noqa: E402
 
 def numpy_evaluate(program: Program, xs: np.ndarray) -> np.ndarray:
     """A plain-numpy interpreter: one vectorised operation per node."""
-    regs: list[np.ndarray] = []
-    for nd in program.nodes:
-        a = [regs[i] for i in nd.args]
-        if nd.op == "x":
-            v = xs
-        elif nd.op == "const":
-            v = np.full_like(xs, nd.value)
-        elif nd.op == "add":
-            v = a[0] + a[1]
-        elif nd.op == "sub":
-            v = a[0] - a[1]
-        elif nd.op == "mul":
-            v = a[0] * a[1]
-        elif nd.op == "div":
-            v = a[0] / a[1]
-        else:
-            v = a[0] * a[1] + a[2]
-        regs.append(v)
-    return regs[-1]
+    return program.interpret(xs, lambda v: np.full_like(xs, v))
 
 
 def random_programs(n: int, seed: int = 0, max_ops: int = 12) -> list[Program]:
