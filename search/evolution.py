@@ -4,11 +4,12 @@ Programs (:class:`solvers.programs.Program`) start from the identity ``x -> x`` 
 three mutations -- insert an operation on an edge, remove an operation, rewire an operand (or
 change an operation) -- with weights 1:2:3, repeated until the program computes a different
 function (functional fingerprint). About half of the children are unmutated copies, so that
-good structures get their constants re-fitted. There is no crossover. Two additions to the
+good structures get their constants re-fitted. There is no crossover. Three additions to the
 paper's operators: half of the two-operand insertions are near-identity (``src + eps``,
 ``src * (1 + eps)``), so a child starts close to its parent's function and its inherited
-constants stay a good start; and some insertions use the edge's source twice (``t*t``), which
-is how exponentials get their squarings.
+constants stay a good start; a fifth of the others use the edge's source twice (``t*t``),
+which is how exponentials get their squarings; and a quarter of the insertions go on the
+output edge (composition with an outer operation keeps the whole structure underneath).
 
 Selection is multi-objective over (max error, cost): the population keeps, for every op count,
 its best ``niche_size`` structures (one individual per structure), and fills up to
@@ -18,15 +19,20 @@ log-error/ops). Parents come from binary-like tournaments on that ranking or, wi
 their constants are young, still have offspring). The result is the Pareto front of error vs
 ops (:meth:`EvolutionEngine.front`, verified by :meth:`EvolutionEngine.front_candidates`).
 
-Constant fitting is the hard part: CMA-ES (numpy, population ``cma_popsize``) on the log of the
-max weighted error over a coarse grid (``cma_grid`` points), from the inherited constants with
-small and large steps, and from the best of 128 log-uniform signed random draws (``restarts``
-of them for copies, ``mutant_restarts`` for mutants); then a polish on the full fitting grid
-(``grid`` points): Lawson's iteratively reweighted least squares with Levenberg-Marquardt
-steps, and for candidates that may enter the front, sequential linear minimax (bold and
-trust-region variants) and a nonlinear Remez exchange (Newton on the equioscillation
-equations, forward-mode derivatives). Errors are evaluated in float64, so fits bottom out near
-1e-15.
+Constant fitting is the hard part. From the inherited constants and from the best of 128
+log-uniform signed random draws (``restarts`` of them for unmutated copies, ``mutant_restarts``
+for mutants), Levenberg-Marquardt (MINPACK, analytic forward-mode Jacobian) solves the
+least-squares problem on a coarse grid (``cma_grid`` points), for relative error also on the
+log residuals ``log(p/f)``, in which a structure ending in ``t^8`` is as easy as one ending in
+``t``; CMA-ES (numpy, population ``cma_popsize``) on the log of the max weighted error starts
+from the inherited constants with small and large steps (and from the random draws too if
+``cma_random``). The two best results are polished on the full fitting grid (``grid``
+points): Lawson's iteratively reweighted least squares with Levenberg-Marquardt steps, and
+for candidates that may enter the front, sequential linear minimax (bold and trust-region
+variants) and a nonlinear Remez exchange (Newton on the equioscillation equations). Errors
+are evaluated in float64, so fits bottom out near 1e-15. Least squares first matters: CMA-ES
+alone from random starts left the published 10-op structure at ~1e-9, the multistart
+Levenberg-Marquardt fit brings it to ~2e-14.
 
 Ask/tell protocol (engine ``"evolve"``): every task carries a batch of children to fit; the
 executor (a pure function, any worker) returns one :class:`~search.base.Candidate` per fitted
@@ -37,9 +43,11 @@ its seed.
 Configuration (JSON-able): ``function`` ("2^x"), ``interval`` ([0, 1]), ``error``
 ("relative"|"absolute"), ``max_ops`` (12), ``seed`` (0), ``population`` (64), ``batch``
 (children per task, 8), ``tournament`` (4), ``fma`` (false: ``+ - * /`` only),
-``copy_fraction`` (0.5), ``niche_size`` (4), ``niche_selection`` (0.5), ``max_tasks`` (None:
+``copy_fraction`` (0.5), ``niche_size`` (4), ``niche_selection`` (0.5), ``prune_fraction``
+(0.1: children that are the best program of an op count minus one operation), ``max_tasks`` (None:
 unbounded), and fitting options ``grid`` (1000), ``cma_grid`` (200), ``cma_popsize`` (24),
-``cma_generations`` (250), ``restarts`` (6), ``mutant_restarts`` (1), ``polish`` (true).
+``cma_generations`` (250), ``restarts`` (12), ``mutant_restarts`` (4), ``cma_random``
+(false), ``polish`` (true).
 
 Examples
 --------
@@ -104,10 +112,12 @@ DEFAULTS: dict[str, Any] = {
     "cma_grid": 200,
     "cma_popsize": 24,
     "cma_generations": 250,
-    "restarts": 6,
-    "mutant_restarts": 1,
+    "restarts": 12,
+    "mutant_restarts": 4,
+    "cma_random": False,
     "niche_size": 4,
     "niche_selection": 0.5,
+    "prune_fraction": 0.1,
     "polish": True,
 }
 
@@ -142,7 +152,7 @@ def _validated(config: Mapping) -> dict:
     if cfg["max_tasks"] is not None and (not isinstance(cfg["max_tasks"], int)
                                          or cfg["max_tasks"] < 0):
         raise EngineError("evolve option 'max_tasks' must be a non-negative integer or null")
-    for name in ("copy_fraction", "niche_selection"):
+    for name in ("copy_fraction", "niche_selection", "prune_fraction"):
         if not 0 <= float(cfg[name]) <= 1:
             raise EngineError(f"evolve option {name!r} must be in [0, 1]")
     return cfg
@@ -217,7 +227,12 @@ def _mutate_once(p: Program, kind: str, rng: np.random.Generator, fma: bool) -> 
         # an edge: (consumer index, slot), or the output edge (None, None)
         edges: list[tuple[int | None, int | None]] = [(None, None)]
         edges += [(i, s) for i in opn for s in range(len(nodes[i].args))]
-        j, s = edges[int(rng.integers(len(edges)))]
+        # the output edge gets a quarter of the insertions (composition with an outer
+        # operation, e.g. a squaring, keeps the whole structure underneath)
+        if rng.random() < 0.25:
+            j, s = None, None
+        else:
+            j, s = edges[int(rng.integers(len(edges)))]
         src = output if j is None else nodes[j].args[s]
         pool = nodes[: (len(nodes) if j is None else j)]
         op = str(rng.choice(_ops(fma)))
@@ -225,7 +240,7 @@ def _mutate_once(p: Program, kind: str, rng: np.random.Generator, fma: bool) -> 
             others = [_operand(rng, pool, x), _operand(rng, pool, x)]
             pos = int(rng.integers(3))
             args = others[:pos] + [src] + others[pos:]
-        elif rng.random() < 0.15:
+        elif rng.random() < 0.2:
             # the edge's source twice: squaring (or doubling, ...), the way exponentials are
             # built from a function of x/2^k
             args = [src, src]
@@ -278,11 +293,12 @@ def _mutate_once(p: Program, kind: str, rng: np.random.Generator, fma: bool) -> 
 
 
 def mutate(program: Program, rng: np.random.Generator, max_ops: int = 12, fma: bool = False,
-           max_steps: int = 30) -> Program:
+           max_steps: int = 30, kinds: Sequence[str] = _MUTATIONS) -> Program:
     """Apply insert/remove/rewire mutations (weights 1:2:3) until the function changes.
 
     Returns the canonical mutated program (or the original if ``max_steps`` attempts all
     failed). Programs over ``max_ops`` operations or with a non-finite constant are rejected.
+    ``kinds`` restricts the mutations (chosen uniformly then), e.g. ``("remove",)``.
 
     Examples
     --------
@@ -294,7 +310,10 @@ def mutate(program: Program, rng: np.random.Generator, max_ops: int = 12, fma: b
     fp = program.fingerprint
     cur = program
     for _ in range(max_steps):
-        kind = _MUTATIONS[int(rng.choice(3, p=_MUTATION_WEIGHTS))]
+        if tuple(kinds) == _MUTATIONS:
+            kind = _MUTATIONS[int(rng.choice(3, p=_MUTATION_WEIGHTS))]
+        else:
+            kind = kinds[int(rng.integers(len(kinds)))]
         try:
             new = _mutate_once(cur, kind, rng, fma)
             if new is None:
@@ -579,6 +598,42 @@ def _slp_halving(program: Program, c: np.ndarray, xs, f, w, iters: int = 20,
     return c, best_e
 
 
+def _lm_fit(program: Program, c0: np.ndarray, xs, f, w, log: bool,
+            max_nfev: int | None = None) -> tuple[np.ndarray, int]:
+    """Levenberg-Marquardt (MINPACK, analytic Jacobian) on the weighted residuals, or on
+    ``log(p/f)`` (``log=True``; points where ``p <= 0`` get a large constant residual, so a
+    step that creates them is rejected). Returns the constants and the evaluation count."""
+    from scipy.optimize import least_squares
+
+    k = len(c0)
+
+    def res(c: np.ndarray) -> np.ndarray:
+        y = _eval(program, c, xs)
+        if log:
+            r = np.full_like(y, 50.0)
+            pos = y > 0
+            r[pos] = np.log(y[pos] / f[pos])
+        else:
+            r = (y - f) * w
+        return np.where(np.isfinite(r), r, 50.0)
+
+    def jac(c: np.ndarray) -> np.ndarray:
+        y, J = _jac(program, c, xs)
+        J = J / y[:, None] if log else J * w[:, None]
+        return np.where(np.isfinite(J), J, 0.0)
+
+    r0 = res(c0)
+    if not np.all(np.abs(r0) < 50.0):
+        return c0, 1
+    try:
+        sol = least_squares(res, c0, jac=jac, method="lm", xtol=1e-15, ftol=1e-15,
+                            gtol=1e-15, max_nfev=max_nfev or 60 * (k + 1), x_scale="jac")
+    except (ValueError, np.linalg.LinAlgError):
+        return c0, 1
+    x = sol.x if np.all(np.isfinite(sol.x)) else c0
+    return x, int(sol.nfev)
+
+
 def _eval(program: Program, c: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return evaluate(program, xs, consts=c)
 
@@ -681,16 +736,18 @@ def _remez_polish(program: Program, c: np.ndarray, xs, f, w, iters: int = 12):
 def fit_constants(program: Program, function: str, interval: Sequence[float],
                   error: str = "relative", rng: np.random.Generator | None = None,
                   grid: int = 1000, cma_grid: int = 200, cma_popsize: int = 24,
-                  cma_generations: int = 250, restarts: int = 6, polish: bool = True,
-                  full_polish_below: float = math.inf) -> FitResult:
+                  cma_generations: int = 250, restarts: int = 12, polish: bool = True,
+                  full_polish_below: float = math.inf, cma_random: bool = False) -> FitResult:
     """Fit the program's constants to minimise the max error on the fitting grid.
 
-    CMA-ES on ``log(max error)`` over a coarse grid (``cma_grid`` points) from the current
-    constants (small and large initial steps), plus ``restarts`` runs from log-uniform signed
-    random constants. The two best are polished on the full grid (``grid`` points) by Lawson's
-    iteration with Levenberg-Marquardt steps; if that gives an error below
-    ``full_polish_below``, also by sequential linear minimax (bold and trust-region variants)
-    and a nonlinear Remez exchange.
+    Levenberg-Marquardt on the least-squares problem over a coarse grid (``cma_grid``
+    points; also on log residuals for relative error) from the current constants and from
+    the best ``restarts`` of 128 log-uniform signed random draws; CMA-ES on
+    ``log(max error)`` from the current constants (small and large initial steps; from the
+    random draws too if ``cma_random``). The two best are polished on the full grid
+    (``grid`` points) by Lawson's iteration with Levenberg-Marquardt steps; if that gives an
+    error below ``full_polish_below``, also by sequential linear minimax (bold and
+    trust-region variants) and a nonlinear Remez exchange.
 
     Examples
     --------
@@ -702,13 +759,13 @@ def fit_constants(program: Program, function: str, interval: Sequence[float],
     with np.errstate(all="ignore"):  # overflow inside a candidate's evaluation is its problem
         return _fit(program, function, interval, error, rng or np.random.default_rng(0), grid,
                     cma_grid, cma_popsize, cma_generations, restarts, polish,
-                    full_polish_below)
+                    full_polish_below, cma_random)
 
 
 def _fit(program: Program, function: str, interval: Sequence[float], error: str,
          rng: np.random.Generator, grid: int, cma_grid: int, cma_popsize: int,
          cma_generations: int, restarts: int, polish: bool,
-         full_polish_below: float) -> FitResult:
+         full_polish_below: float, cma_random: bool = True) -> FitResult:
     t0 = time.perf_counter()
     iv = (float(interval[0]), float(interval[1]))
     xs, f, w = fit_grid(function, iv, grid, error)
@@ -735,7 +792,18 @@ def _fit(program: Program, function: str, interval: Sequence[float], error: str,
             starts.append((R[i], 0.3 * np.abs(R[i]) + 0.05))
     best_c, best_e, evals = c0, math.inf, 0
     results = []
-    for s, scales in starts:
+    # Levenberg-Marquardt on the least-squares problem (log residuals for relative error:
+    # squarings turn into factors, so a structure ending in t^8 is as easy as one in t) from
+    # the inherited constants and the random starts: converges where CMA-ES crawls along
+    # the narrow curved valleys of rational structures
+    for s, _ in starts[:1] + starts[2:]:
+        for log in (True, False) if error == "relative" else (False,):
+            x, ne = _lm_fit(program, s, xc, fc, wc, log)
+            evals += ne
+            fx = float(obj(x[None, :])[0])
+            if math.isfinite(fx):
+                results.append((fx, x))
+    for s, scales in starts if cma_random else starts[:2]:
         x, fx, ne = cma_es(obj, s, scales, rng, popsize=cma_popsize,
                            max_generations=cma_generations)
         evals += ne
@@ -900,6 +968,16 @@ class EvolutionEngine:
             self._rank()
             children, copies = [], []
             for _ in range(cfg["batch"]):
+                if self.archive and rng.random() < cfg["prune_fraction"]:
+                    # pruning: the best program of some op count loses one operation (its
+                    # structure may carry a redundant one, e.g. a scaling after a squaring)
+                    levels = sorted(self.archive)
+                    parent = program_from_dict(
+                        self.archive[levels[int(rng.integers(len(levels)))]]["program"])
+                    child = mutate(parent, rng, cfg["max_ops"], cfg["fma"], kinds=("remove",))
+                    children.append(child.to_dict())
+                    copies.append(True)  # refitted with the copies' restarts
+                    continue
                 parent = program_from_dict(self._select(rng)["program"])
                 copy = bool(rng.random() < cfg["copy_fraction"] and parent.cost > 0)
                 child = parent if copy else mutate(parent, rng, cfg["max_ops"], cfg["fma"])
@@ -907,7 +985,8 @@ class EvolutionEngine:
                 copies.append(copy)
             payload = {k: cfg[k] for k in ("function", "interval", "error", "max_ops", "grid",
                                            "cma_grid", "cma_popsize", "cma_generations",
-                                           "restarts", "mutant_restarts", "polish")}
+                                           "restarts", "mutant_restarts", "polish",
+                                           "cma_random")}
             payload.update(children=children, copies=copies, seed=[cfg["seed"], i, 1],
                            archive={str(k): v["max_error"] for k, v in self.archive.items()})
             tasks.append(Task("evolve", f"evolve:{cfg['seed']}:{i}", payload))
@@ -1023,7 +1102,8 @@ def run_evolve_task(task: Task) -> list[Candidate]:
                           cma_grid=p["cma_grid"], cma_popsize=p["cma_popsize"],
                           cma_generations=p["cma_generations"],
                           restarts=p["restarts"] if copy else p.get("mutant_restarts", 1),
-                          polish=p["polish"], full_polish_below=10 * best)
+                          polish=p["polish"], full_polish_below=10 * best,
+                          cma_random=bool(p.get("cma_random", True)))
         prog = r.program
         out.append(Candidate(
             kind="program",

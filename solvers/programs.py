@@ -247,12 +247,14 @@ class Program:
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self) -> Program:
-        """Canonical form: unreachable nodes dropped, constant subexpressions folded, common
-        subexpressions merged, commutative operands ordered, nodes in a canonical order with
-        ``x`` first.
+        """Canonical form: unreachable nodes dropped, constant subexpressions folded, chains
+        of constant shifts or scalings merged (``(y + c1) - c2 -> y + c``, ``c1/(c2*y) ->
+        c/y``, when the inner result has no other use), common subexpressions merged,
+        commutative operands ordered, nodes in a canonical order with ``x`` first.
 
         Two programs that differ only by node order, operand order of ``+``/``*`` or duplicated
-        subexpressions have the same canonical form (hence the same :attr:`key`).
+        subexpressions have the same canonical form (hence the same :attr:`key`). Merging a
+        chain changes rounding only (the real function is the same) and saves an operation.
 
         Examples
         --------
@@ -260,6 +262,8 @@ class Program:
         >>> q = Program.build(lambda x: x * x + x * 6.0)
         >>> p.canonical() == q.canonical()
         True
+        >>> Program.build(lambda x: 150.0 / (150.0 - (x + 140.0))).canonical()
+        Program(f = 150/(10 - x))
         """
         return _canonical(self)
 
@@ -598,6 +602,85 @@ def _fold(op: str, a: list[float]) -> float:
     return a[0] * a[1] + a[2]
 
 
+def _affine(nd: Node, is_const: Sequence[bool], nodes: Sequence[Node]):
+    """``(y, s, c)`` with ``node = s*y + c`` (``s = +-1``) for ``+``/``-`` with one constant
+    operand, else None."""
+    if nd.op not in ("add", "sub"):
+        return None
+    a, b = nd.args
+    if is_const[a] == is_const[b]:
+        return None
+    if nd.op == "add":
+        return (b, 1.0, nodes[a].value) if is_const[a] else (a, 1.0, nodes[b].value)
+    return (b, -1.0, nodes[a].value) if is_const[a] else (a, 1.0, -nodes[b].value)
+
+
+def _scaling(nd: Node, is_const: Sequence[bool], nodes: Sequence[Node]):
+    """``(y, e, k)`` with ``node = k * y^e`` (``e = +-1``) for ``*``/``/`` with one constant
+    operand, else None."""
+    if nd.op not in ("mul", "div"):
+        return None
+    a, b = nd.args
+    if is_const[a] == is_const[b]:
+        return None
+    if nd.op == "mul":
+        return (b, 1, nodes[a].value) if is_const[a] else (a, 1, nodes[b].value)
+    if is_const[a]:
+        return (b, -1, nodes[a].value)
+    v = nodes[b].value
+    return (a, 1, 1.0 / v) if v != 0 else None
+
+
+def _merge_constant_chains(nodes: list[Node], is_const: list[bool]) -> list[Node]:
+    """Merge ``(y + c1) - c2 -> y + c``, ``c1 - (y + c2) -> c - y``, ``(y * c1) / c2 -> y * c``,
+    ``c1 / (c2 / y) -> y * c``, ... when the inner node has no other use: the same function
+    (up to rounding) with one operation less. Appends the new constants; rewrites in place."""
+    uses = [0] * len(nodes)
+    for nd in nodes:
+        for a in nd.args:
+            uses[a] += 1
+    out = len(nodes) - 1
+    nodes = list(nodes)
+    is_const = list(is_const)
+
+    def const(v: float) -> int:
+        nodes.append(Node("const", (), float(v)))
+        is_const.append(True)
+        return len(nodes) - 1
+
+    for i in range(out + 1):
+        nd = nodes[i]
+        for kind in (_affine, _scaling):
+            outer = kind(nd, is_const, nodes)
+            if outer is None:
+                continue
+            m, s1, c1 = outer
+            inner = kind(nodes[m], is_const, nodes) if uses[m] == 1 else None
+            if inner is None:
+                continue
+            y, s2, c2 = inner
+            if kind is _affine:
+                c = s1 * c2 + c1
+                if not math.isfinite(c):
+                    continue
+                nd = (Node("add", (y, const(c))) if s1 * s2 > 0
+                      else Node("sub", (const(c), y)))
+            else:
+                k = c1 * (c2 if s1 > 0 else 1.0 / c2) if c2 != 0 else math.inf
+                if not math.isfinite(k) or k == 0:
+                    continue
+                nd = (Node("mul", (y, const(k))) if s1 * s2 > 0
+                      else Node("div", (const(k), y)))
+            uses[m] -= 1
+            nodes[i] = nd
+            break
+    # the output stays last: move it behind the appended constants
+    if len(nodes) - 1 != out:
+        nodes.append(nodes[out])
+        nodes[out] = Node("const", (), 0.0)  # unreachable placeholder, dropped below
+    return nodes
+
+
 def _canonical(p: Program) -> Program:
     # 1. fold constant-only subexpressions (values in float64)
     nodes = list(p.nodes)
@@ -611,9 +694,13 @@ def _canonical(p: Program) -> Program:
                 raise DivergenceError(f"constant subexpression at node {i} is not finite")
             nodes[i] = Node("const", (), v)
             is_const[i] = True
+    nodes = _merge_constant_chains(nodes, is_const)
     # 2. structural (Merkle) digests, order-independent for commutative operations
-    h: list[bytes] = []
-    for nd in nodes:
+    # (leaves first: merged chains refer to constants appended after them)
+    h: list[bytes] = [b""] * len(nodes)
+    leaves = [i for i, nd in enumerate(nodes) if not nd.args]
+    for i in leaves + [i for i, nd in enumerate(nodes) if nd.args]:
+        nd = nodes[i]
         if nd.op == "x":
             data = b"x"
         elif nd.op == "const":
@@ -625,7 +712,7 @@ def _canonical(p: Program) -> Program:
             elif nd.op == "fma":
                 ch = sorted(ch[:2]) + ch[2:]
             data = nd.op.encode() + b"".join(ch)
-        h.append(hashlib.blake2b(data, digest_size=16).digest())
+        h[i] = hashlib.blake2b(data, digest_size=16).digest()
     # 3. post-order from the output, operands in canonical order, merging equal subtrees
     new: list[Node] = [Node("x")]
     index: dict[bytes, int] = {hashlib.blake2b(b"x", digest_size=16).digest(): 0}

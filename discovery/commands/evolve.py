@@ -91,7 +91,7 @@ def run_evolution(config: dict, seconds: float, workers: int = 1,
                   verify: bool = True) -> dict:
     """Run the evolve engine for ``seconds`` (or until ``max_tasks``) and verify its front.
 
-    With ``workers > 1`` tasks run on local processes, ``workers`` at a time, told back in
+    With ``workers > 1`` tasks run on local processes, ``2 * workers`` in flight, told back in
     task order. Returns a JSON-able summary with the list ``pareto``.
     """
     from search.base import execute
@@ -106,22 +106,39 @@ def run_evolution(config: dict, seconds: float, workers: int = 1,
 
         executor = make_executor("local", workers=workers, imports=("search.evolution",))
     try:
-        while not engine.done() and time.perf_counter() - t0 < seconds:
-            tasks = engine.ask(max(workers, 1))
-            if not tasks:
-                break
-            if executor is None:
-                results = [execute(t) for t in tasks]
-            else:
-                futures = [executor.submit(t) for t in tasks]
-                pending = set(futures)
-                while pending:
-                    pending -= executor.wait(pending)
-                results = [f.result() for f in futures]
-            for t, r in zip(tasks, results, strict=True):
-                engine.tell(t, r)
-            if progress is not None:
-                progress(engine, time.perf_counter() - t0)
+        if executor is None:
+            while not engine.done() and time.perf_counter() - t0 < seconds:
+                tasks = engine.ask(1)
+                if not tasks:
+                    break
+                engine.tell(tasks[0], execute(tasks[0]))
+                if progress is not None:
+                    progress(engine, time.perf_counter() - t0)
+        else:
+            # 2 x workers tasks in flight, told back in task order and replaced one by one:
+            # workers never wait for the slowest task of a round, and every ask sees the same
+            # state as in any other run with the same worker count (reproducible order)
+            inflight: list = []
+
+            def refill() -> None:
+                while len(inflight) < 2 * workers and time.perf_counter() - t0 < seconds:
+                    tasks = engine.ask(1)
+                    if not tasks:
+                        return
+                    inflight.append((tasks[0], executor.submit(tasks[0])))
+
+            refill()
+            while inflight:
+                task, fut = inflight.pop(0)
+                while not executor.wait([fut], timeout=1.0):
+                    if time.perf_counter() - t0 >= seconds:
+                        break
+                if time.perf_counter() - t0 >= seconds and not fut.done():
+                    break
+                engine.tell(task, fut.result())
+                if progress is not None:
+                    progress(engine, time.perf_counter() - t0)
+                refill()
     finally:
         if executor is not None:
             executor.close(cancel=True)

@@ -8,7 +8,8 @@ same run.
    constant vectors), against a plain-numpy interpreter of the same programs (one vectorised
    numpy operation per node).
 2. Constant-fit time per program (:func:`search.evolution.fit_constants`, default settings:
-   CMA-ES from the inherited constants plus 6 restarts, polish), over random programs made by
+   Levenberg-Marquardt from the inherited constants and 12 random starts, CMA-ES from the
+   inherited constants, polish), over random programs made by
    mutating the identity, and the 10-op structure of the regression program from its
    published constants perturbed by 1e-3.
 
