@@ -631,6 +631,44 @@ def _scaling(nd: Node, is_const: Sequence[bool], nodes: Sequence[Node]):
     return (a, 1, 1.0 / v) if v != 0 else None
 
 
+def _merge_through_sum(nodes: list[Node], is_const: list[bool], uses: list[int], i: int,
+                       const: Callable[[float], int]) -> None:
+    """``((y + c2) + q) - c1 -> (y + q) + c``: node ``i`` adds a constant to a sum or difference
+    ``m`` (used once) of two non-constants, one of which (used once) adds a constant itself."""
+    outer = _affine(nodes[i], is_const, nodes)
+    if outer is None:
+        return
+    m, s1, c1 = outer
+    mid = nodes[m]
+    if uses[m] != 1 or mid.op not in ("add", "sub") or any(is_const[a] for a in mid.args):
+        return
+    for slot in (0, 1):
+        p, q = mid.args[slot], mid.args[1 - slot]
+        inner = _affine(nodes[p], is_const, nodes) if uses[p] == 1 else None
+        if inner is None:
+            continue
+        y, s2, c2 = inner
+        a = -1.0 if (mid.op == "sub" and slot == 1) else 1.0  # sign of p in m
+        b = -1.0 if (mid.op == "sub" and slot == 0) else 1.0  # sign of q in m
+        c = s1 * a * c2 + c1
+        if not math.isfinite(c):
+            return
+        al = a * s2  # m = al*y + b*q + a*c2
+        if al > 0 and b > 0:
+            new_mid, sign = Node("add", (y, q)), 1.0
+        elif al > 0:
+            new_mid, sign = Node("sub", (y, q)), 1.0
+        elif b > 0:
+            new_mid, sign = Node("sub", (q, y)), 1.0
+        else:
+            new_mid, sign = Node("add", (y, q)), -1.0
+        nodes[m] = new_mid
+        uses[p] -= 1
+        nodes[i] = (Node("add", (m, const(c))) if s1 * sign > 0
+                    else Node("sub", (const(c), m)))
+        return
+
+
 def _merge_constant_chains(nodes: list[Node], is_const: list[bool]) -> list[Node]:
     """Merge ``(y + c1) - c2 -> y + c``, ``c1 - (y + c2) -> c - y``, ``(y * c1) / c2 -> y * c``,
     ``c1 / (c2 / y) -> y * c``, ... when the inner node has no other use: the same function
@@ -674,6 +712,8 @@ def _merge_constant_chains(nodes: list[Node], is_const: list[bool]) -> list[Node
             uses[m] -= 1
             nodes[i] = nd
             break
+        else:
+            _merge_through_sum(nodes, is_const, uses, i, const)
     # the output stays last: move it behind the appended constants
     if len(nodes) - 1 != out:
         nodes.append(nodes[out])
@@ -694,7 +734,12 @@ def _canonical(p: Program) -> Program:
                 raise DivergenceError(f"constant subexpression at node {i} is not finite")
             nodes[i] = Node("const", (), v)
             is_const[i] = True
-    nodes = _merge_constant_chains(nodes, is_const)
+    for _ in range(16):  # to a fixed point (each merge appends one constant)
+        merged = _merge_constant_chains(nodes, is_const)
+        if len(merged) == len(nodes):
+            break
+        nodes = merged
+        is_const = [nd.op == "const" for nd in nodes]
     # 2. structural (Merkle) digests, order-independent for commutative operations
     # (leaves first: merged chains refer to constants appended after them)
     h: list[bytes] = [b""] * len(nodes)

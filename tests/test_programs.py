@@ -107,6 +107,28 @@ def test_constant_subexpressions_are_folded_and_free():
     assert sorted(p.canonical().constants) == [0.25, 6.0]
 
 
+CHAINS = [
+    (lambda x: (x + 3.0) - 5.0, 1),
+    (lambda x: 150.0 / (150.0 - (x + 140.0)), 2),
+    (lambda x: 2.0 / (3.0 / (x + 1.0)), 2),
+    (lambda x: x * (((x * 2.0) / 3.0) * 4.0 + 1.0) - 7.0 + 8.0, 4),
+    (lambda x: ((x * x + 3.0) - (x + 1.0)) - 1.0, 3),
+    (lambda x: 2.0 - ((1.0 - x) - x * x * x), 4),
+]
+
+
+@pytest.mark.parametrize(("fn", "ops"), CHAINS)
+def test_chains_of_constant_shifts_and_scalings_are_merged(fn, ops):
+    # same real function with fewer operations; the canonical form is a fixed point
+    p = Program.build(fn)
+    q = p.canonical()
+    assert q.cost == ops < p.cost
+    assert q.canonical() == q
+    for t in ("0.1", "0.5", "0.9"):
+        ref = fn(mpmath.mpf(t))
+        assert abs(q.evaluate_float(float(t)) - float(ref)) <= 1e-13 * abs(ref)
+
+
 def test_identity_and_constant_programs():
     assert Program.identity().cost == 0
     assert Program.identity().evaluate_float(0.3) == 0.3
