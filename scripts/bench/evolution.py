@@ -156,7 +156,7 @@ def main() -> None:
     print(f"  numba, batches of 24    : {e['numba_batched_programs_per_s']:>10,} programs/s "
           f"({e['speedup_batched_vs_numpy']}x; "
           f"{e['numba_batched_point_ops_per_s'] / 1e9:.2f} G point-ops/s)")
-    print(f"Constant fitting (CMA-ES + restarts + polish), {f['random_programs']} random "
+    print(f"Constant fitting (multistart LM + CMA-ES + polish), {f['random_programs']} random "
           f"programs: median {f['fit_seconds_median']} s, mean {f['fit_seconds_mean']} s, "
           f"max {f['fit_seconds_max']} s")
     print(f"  10-op structure from constants perturbed by 1e-3: "
