@@ -601,7 +601,7 @@ def _slp_halving(program: Program, c: np.ndarray, xs, f, w, iters: int = 20,
 def _lm_fit(program: Program, c0: np.ndarray, xs, f, w, log: bool,
             max_nfev: int | None = None) -> tuple[np.ndarray, int]:
     """Levenberg-Marquardt (MINPACK, analytic Jacobian) on the weighted residuals, or on
-    ``log(p/f)`` (``log=True``; points where ``p <= 0`` get a large constant residual, so a
+    ``log(p/f)`` (``log=True``; points where ``p/f <= 0`` get a large constant residual, so a
     step that creates them is rejected). Returns the constants and the evaluation count."""
     from scipy.optimize import least_squares
 
@@ -611,8 +611,9 @@ def _lm_fit(program: Program, c0: np.ndarray, xs, f, w, log: bool,
         y = _eval(program, c, xs)
         if log:
             r = np.full_like(y, 50.0)
-            pos = y > 0
-            r[pos] = np.log(y[pos] / f[pos])
+            q = y / f
+            pos = q > 0
+            r[pos] = np.log(q[pos])
         else:
             r = (y - f) * w
         return np.where(np.isfinite(r), r, 50.0)
@@ -765,7 +766,7 @@ def fit_constants(program: Program, function: str, interval: Sequence[float],
 def _fit(program: Program, function: str, interval: Sequence[float], error: str,
          rng: np.random.Generator, grid: int, cma_grid: int, cma_popsize: int,
          cma_generations: int, restarts: int, polish: bool,
-         full_polish_below: float, cma_random: bool = True) -> FitResult:
+         full_polish_below: float, cma_random: bool) -> FitResult:
     t0 = time.perf_counter()
     iv = (float(interval[0]), float(interval[1]))
     xs, f, w = fit_grid(function, iv, grid, error)
@@ -1103,7 +1104,7 @@ def run_evolve_task(task: Task) -> list[Candidate]:
                           cma_generations=p["cma_generations"],
                           restarts=p["restarts"] if copy else p.get("mutant_restarts", 1),
                           polish=p["polish"], full_polish_below=10 * best,
-                          cma_random=bool(p.get("cma_random", True)))
+                          cma_random=bool(p.get("cma_random", DEFAULTS["cma_random"])))
         prog = r.program
         out.append(Candidate(
             kind="program",
