@@ -673,11 +673,15 @@ def _merge_constant_chains(nodes: list[Node], is_const: list[bool]) -> list[Node
     """Merge ``(y + c1) - c2 -> y + c``, ``c1 - (y + c2) -> c - y``, ``(y * c1) / c2 -> y * c``,
     ``c1 / (c2 / y) -> y * c``, ... when the inner node has no other use: the same function
     (up to rounding) with one operation less. Appends the new constants; rewrites in place."""
-    uses = [0] * len(nodes)
-    for nd in nodes:
-        for a in nd.args:
-            uses[a] += 1
     out = len(nodes) - 1
+    live = [False] * len(nodes)  # uses are counted from live nodes only
+    live[out] = True
+    uses = [0] * len(nodes)
+    for i in range(out, -1, -1):
+        if live[i]:
+            for a in nodes[i].args:
+                live[a] = True
+                uses[a] += 1
     nodes = list(nodes)
     is_const = list(is_const)
 
@@ -687,6 +691,8 @@ def _merge_constant_chains(nodes: list[Node], is_const: list[bool]) -> list[Node
         return len(nodes) - 1
 
     for i in range(out + 1):
+        if not live[i]:
+            continue
         nd = nodes[i]
         for kind in (_affine, _scaling):
             outer = kind(nd, is_const, nodes)

@@ -12,7 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from solvers.errors import ParseError
@@ -127,6 +127,40 @@ def test_chains_of_constant_shifts_and_scalings_are_merged(fn, ops):
     for t in ("0.1", "0.5", "0.9"):
         ref = fn(mpmath.mpf(t))
         assert abs(q.evaluate_float(float(t)) - float(ref)) <= 1e-13 * abs(ref)
+
+
+_POW2 = [-8.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 4.0]  # constants whose merges are exact
+
+
+@st.composite
+def random_programs(draw):
+    b = ProgramBuilder()
+    vals = [b.x]
+    for _ in range(draw(st.integers(1, 9))):
+        op = draw(st.sampled_from(["add", "sub", "mul", "div"]))
+        args = []
+        for _ in range(2):
+            if draw(st.booleans()):
+                args.append(draw(st.sampled_from(_POW2)))
+            else:
+                args.append(vals[draw(st.integers(0, len(vals) - 1))])
+        if all(isinstance(a, float) for a in args):
+            args[0] = vals[-1]
+        vals.append(getattr(b, op)(*args))
+    return b.program(vals[-1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_programs())
+def test_canonical_form_is_the_same_rational_function(p):
+    # exact check (SymPy over Q): merging chains and common subexpressions never changes the
+    # function, never adds an operation, and canonical() is a fixed point
+    q = p.canonical()
+    assert q.cost <= p.cost
+    assert q.canonical() == q
+    ep, eq = p.to_sympy(), q.to_sympy()
+    assume(not ep.has(sympy.zoo, sympy.nan, sympy.oo))  # e.g. x/(x - x)
+    assert sympy.cancel(ep - eq) == 0
 
 
 def test_identity_and_constant_programs():
