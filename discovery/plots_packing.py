@@ -28,13 +28,15 @@ def plot_bounds(
     path: str | Path,
     *,
     three_point: Mapping[str, float] | None = None,
+    verified_three_point: Mapping[int, float] | None = None,
     title: str = "Sphere packing: verified Cohn–Elkies LP bounds vs best known packings",
 ) -> Path:
     """Density (log scale) against dimension: verified LP bounds, best known packings, and
     (optionally) three-point bounds; a lower panel shows bound / best known.
 
     ``rows`` are table rows with keys ``dimension``, ``bound`` (text or float) and
-    ``verified``; ``best_known`` maps dimension (as text) to a density.
+    ``verified``; ``best_known`` maps dimension (as text) to a density;
+    ``verified_three_point`` maps dimension to our exactly verified three-point bounds.
     """
     path = Path(path)
     fig = Figure(figsize=(8.5, 7.5), constrained_layout=True)
@@ -53,6 +55,10 @@ def plot_bounds(
         tp = sorted((int(k), float(v)) for k, v in three_point.items() if str(k).isdigit())
         ax.semilogy([d for d, _ in tp], [v for _, v in tp], "^", color="tab:green", ms=6,
                     label="three-point bound (Cohn–de Laat–Salmon, reference)")
+    ours = sorted((int(k), float(v)) for k, v in (verified_three_point or {}).items())
+    if ours:
+        ax.semilogy([d for d, _ in ours], [v for _, v in ours], "*", color="tab:green", ms=11,
+                    label="three-point bound (ours, certificate checked exactly)")
     for special in (8, 24):
         ax.axvline(special, color="0.85", lw=0.8, zorder=0)
     ax.set_ylabel("density Δ")
@@ -63,6 +69,9 @@ def plot_bounds(
     ratio = [(d, b / best[d]) for d, b in zip(dims, bounds, strict=False) if d in best]
     if ratio:
         ax2.plot([d for d, _ in ratio], [r for _, r in ratio], "o-", color="tab:purple", ms=4)
+    ratio3 = [(d, b / best[d]) for d, b in ours if d in best]
+    if ratio3:
+        ax2.plot([d for d, _ in ratio3], [r for _, r in ratio3], "*", color="tab:green", ms=10)
     ax2.axhline(1.0, color="0.5", lw=0.8)
     ax2.set_xlabel("dimension n")
     ax2.set_ylabel("LP bound / best known")

@@ -30,7 +30,7 @@ from solvers.continued_fractions import (
     limit_from_convergents,
     ratio_to_mpf,
 )
-from solvers.errors import DivergenceError, PrecisionError
+from solvers.errors import DiscoveryError, DivergenceError, PrecisionError
 from solvers.expr import evaluate_expression, expression_to_text, parse_expression
 
 __all__ = ["Evidence", "verify", "verify_candidate", "convergence_profile", "DEFAULT_MAX_DEPTH"]
@@ -283,9 +283,14 @@ def verify_candidate(candidate: Candidate, digits: int = 100, **kwargs: Any) -> 
     """Verify an engine's candidate independently of how it was found.
 
     Dispatches on ``candidate.kind``: PCFs (and anything carrying PCF coefficients) and ESMA
-    signed continued-fraction patterns are verified by :func:`verify`; kinds without a
-    verifier come back ``inconclusive`` with a note, never ``verified``.
+    signed continued-fraction patterns are verified by :func:`verify`; packing bounds that
+    carry a rational certificate are re-checked exactly (``proven`` when the certificate
+    proves at least the claimed bound); kinds without a verifier come back ``inconclusive``
+    with a note, never ``verified``.
     """
+    if candidate.kind == "bound" and isinstance(candidate.formula, dict) \
+            and "certificate" in candidate.formula:
+        return _verify_bound_certificate(candidate, digits)
     formula = _formula_from_candidate(candidate)
     if formula is None:
         return Evidence(
@@ -302,3 +307,43 @@ def verify_candidate(candidate: Candidate, digits: int = 100, **kwargs: Any) -> 
             note=f"no verifier for candidates of kind {candidate.kind!r}",
         )
     return verify(formula, candidate.claim, digits, **kwargs)
+
+
+def _verify_bound_certificate(candidate: Candidate, digits: int) -> Evidence:
+    """Re-check a packing bound's certificate exactly (independently of the engine's check)."""
+    from fractions import Fraction
+
+    from solvers.packing.certificate import LPCertificate, verify_lp_certificate
+    from solvers.packing.tp_certificate import ThreePointCertificate, verify_three_point
+
+    t0 = time.perf_counter()
+    data = candidate.formula["certificate"]
+    fmt = data.get("format") if isinstance(data, dict) else None
+    try:
+        if fmt == "three-point-certificate":
+            v = verify_three_point(ThreePointCertificate.from_dict(data))
+        elif fmt == "cohn-elkies-lp-certificate":
+            v = verify_lp_certificate(LPCertificate.from_dict(data))
+        else:
+            raise DiscoveryError(f"unknown certificate format {fmt!r}")
+        claimed = candidate.claim.rpartition("<=")[2].strip()
+        supports = v.verified and Fraction(v.bound) <= Fraction(claimed)
+        note = (f"certificate proves density <= {v.bound}" if v.verified
+                else "certificate does not verify: " + "; ".join(v.failures))
+        if v.verified and not supports:
+            note += f", weaker than the claimed {claimed}"
+    except (DiscoveryError, ValueError, KeyError, TypeError) as exc:
+        supports, note = False, f"certificate unreadable: {exc}"
+    return Evidence(
+        verdict="proven" if supports else "inconclusive",
+        digits=0,
+        requested=digits,
+        depth=0,
+        digits_per_term=math.nan,
+        delta=None,
+        seconds=time.perf_counter() - t0,
+        claim=candidate.claim,
+        estimated_digits=0,
+        method="exact re-verification of the rational certificate",
+        note=note,
+    )

@@ -2,26 +2,31 @@
 
 After Tutunov et al. (arXiv 2512.04829): the outer level is Gaussian-process Bayesian
 optimisation over the continuous parameters :math:`(r, R)`; the inner level is a Monte Carlo
-Tree Search over the sum-of-squares multipliers of condition (B), drawn from a vocabulary of
-products of the base polynomials (see :mod:`solvers.packing.three_point`). Every task is one
-SDP evaluation (solve + exact verification), so the runner can spread them over workers.
+Tree Search over the sum-of-squares multipliers of condition (B), products of the base
+polynomials (see :mod:`solvers.packing.three_point`). Every task is one evaluation -- solve
+the SDP, round it to a rational certificate, verify it exactly -- so the runner can spread
+them over workers. The objective of an evaluation is its *verified* bound; an evaluation whose
+certificate does not verify counts as the worst bound seen so far.
 
 The engine is seeded and deterministic: the same configuration and seed ask the same tasks in
-the same order given the same results. Evaluations alternate between a BO step (new
-:math:`(r, R)` for the best multiplier set so far, by expected improvement of a small
-numpy GP) and an MCTS step (a new multiplier set, one vocabulary element away from a node
-chosen by UCT, at the best :math:`(r, R)` so far). The first task is always the *default*
-formulation (every base polynomial alone, :math:`R = 1.5 r`), the reference the search must
-beat.
+the same order given the same results. The first task is the *default* formulation (every
+base polynomial alone as a multiplier, :math:`r` at the LP optimum of degree ``d2``,
+:math:`R` = ``default_ratio`` times :math:`r`), the reference the search must beat. Then the
+evaluations alternate:
 
-Configuration keys: ``dimension`` (4), ``d2`` (23), ``d3`` (4), ``evaluations`` (100),
-``seed`` (0), ``r`` (default radius; the LP-optimal one if omitted), ``r_range`` (relative,
-[0.9, 1.1]), ``ratio_range`` (R / r, [1.1, 2.5]), ``max_factors`` (2), ``evaluator``
-(``"sdp"``: the first formulation in :mod:`solvers.packing.three_point`; ``"kernel"``: the
-polynomial-kernel columns + master LP of :mod:`solvers.packing.tp_bound`, ``d3`` is then the
-angular degree ``kmax`` and every evaluation is verified exactly; or ``"synthetic"``: a cheap
-deterministic stand-in used by tests), ``default_ratio`` (R / r of the default formulation,
-1.5; use about 1.01 with ``"kernel"``, whose kernels act on a thin shell).
+* BO: a new :math:`(r, R/r)` for the incumbent multiplier set, maximising the expected
+  improvement of a small numpy GP fitted to every finished evaluation;
+* MCTS: a new multiplier set at the incumbent :math:`(r, R)`: UCT descends the tree of sets
+  (root: the default set; a child adds one product from the vocabulary) and expands one
+  child; its reward is the relative improvement over the incumbent it was compared with.
+
+Configuration keys: ``dimension`` (4), ``d2`` (19), ``kmax`` (6), ``m`` (1), ``sos_degree``
+(0: the kernel degree), ``evaluations`` (100), ``seed`` (0), ``r`` (default radius; the LP
+optimum at degree ``d2`` if omitted), ``r_range`` (relative, [0.97, 1.03]), ``ratio_range``
+(R/r, [1.01, 1.3]), ``default_ratio`` (1.1), ``max_factors`` (2), ``evaluator`` (``"sdp"``,
+or ``"synthetic"``: a cheap deterministic stand-in used by tests), ``attempts`` (2: solves
+per evaluation, with larger margins after a failed exact check), ``keep_certificates``
+(true: verified certificates travel with the candidates, so the store can re-check them).
 
 Examples
 --------
@@ -42,23 +47,26 @@ from collections.abc import Mapping
 import numpy as np
 
 from search.base import Candidate, Task, register_engine, register_executor
-from solvers.errors import EngineError
-from solvers.keys import canonical_key
+from solvers.errors import DiscoveryError, EngineError
 
 __all__ = ["SDPGameEngine", "run_sdp_game_task", "GaussianProcess", "expected_improvement"]
 
 _DEFAULTS = {
     "dimension": 4,
-    "d2": 23,
-    "d3": 4,
+    "d2": 19,
+    "kmax": 6,
+    "m": 1,
+    "sos_degree": 0,
     "evaluations": 100,
     "seed": 0,
     "r": None,
-    "r_range": [0.9, 1.1],
-    "ratio_range": [1.1, 2.5],
+    "r_range": [0.97, 1.03],
+    "ratio_range": [1.01, 1.3],
+    "default_ratio": 1.1,
     "max_factors": 2,
     "evaluator": "sdp",
-    "default_ratio": 1.5,
+    "attempts": 2,
+    "keep_certificates": True,
 }
 
 
@@ -119,20 +127,39 @@ def _validated(config: Mapping) -> dict:
     if unknown:
         raise EngineError(f"Unknown sdp_game option(s): {', '.join(sorted(unknown))}")
     cfg = dict(_DEFAULTS, **config)
-    for key in ("dimension", "d2", "d3", "evaluations", "seed", "max_factors"):
+    for key in ("dimension", "d2", "kmax", "m", "sos_degree", "evaluations", "seed",
+                "max_factors", "attempts"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 0:
             raise EngineError(f"sdp_game option {key!r} must be a non-negative integer")
     if cfg["dimension"] < 2:
         raise EngineError("sdp_game needs dimension >= 2")
-    if cfg["evaluator"] not in ("sdp", "synthetic", "kernel"):
-        raise EngineError("sdp_game evaluator must be 'sdp', 'kernel' or 'synthetic'")
+    if cfg["evaluator"] not in ("sdp", "synthetic"):
+        raise EngineError("sdp_game evaluator must be 'sdp' or 'synthetic'")
+    for key in ("r_range", "ratio_range"):
+        lo_hi = cfg[key]
+        if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
+                or not all(isinstance(v, (int, float)) for v in lo_hi)
+                or not 0 < lo_hi[0] < lo_hi[1]):
+            raise EngineError(f"sdp_game option {key!r} must be [lo, hi] with 0 < lo < hi")
+    if not cfg["ratio_range"][0] > 1 or not cfg["default_ratio"] > 1:
+        raise EngineError("sdp_game needs R/r > 1 (ratio_range and default_ratio)")
+    if cfg["r"] is not None and not (isinstance(cfg["r"], (int, float)) and cfg["r"] > 0):
+        raise EngineError("sdp_game option 'r' must be a positive number")
+    try:
+        from solvers.packing.three_point import Formulation
+
+        Formulation.from_radii(cfg["dimension"], cfg["d2"], cfg["kmax"], cfg["m"], 1.0,
+                               float(cfg["default_ratio"]), sos_degree=cfg["sos_degree"])
+    except DiscoveryError as exc:
+        raise EngineError(f"sdp_game: {exc}") from None
     return cfg
 
 
-def _default_radius(n: int) -> float:
+def _default_radius(n: int, d2: int) -> float:
+    """The radius of the (sampled, float) LP optimum at degree ``d2``."""
     from solvers.packing.sampled_lp import optimise_radius
 
-    return math.sqrt(optimise_radius(n, 15, 2.0, 1.3 * n + 10).u0 / (2 * math.pi))
+    return math.sqrt(optimise_radius(n, d2, 2.0, 1.3 * n + 10).u0 / (2 * math.pi))
 
 
 class _Node:
@@ -152,23 +179,34 @@ class SDPGameEngine:
     name = "sdp_game"
 
     def __init__(self, config: Mapping):
-        from solvers.packing.three_point import default_multipliers, multiplier_vocabulary
+        from solvers.packing.three_point import (
+            Formulation,
+            default_multipliers,
+            multiplier_vocabulary,
+        )
 
         self.config = _validated(config)
         cfg = self.config
         self.rng = random.Random(cfg["seed"])
-        self.r0 = float(cfg["r"]) if cfg["r"] else _default_radius(cfg["dimension"])
-        self.vocab = multiplier_vocabulary(cfg["d3"], cfg["max_factors"])
+        self.r0 = float(cfg["r"]) if cfg["r"] else _default_radius(cfg["dimension"], cfg["d2"])
+        probe = Formulation.from_radii(cfg["dimension"], cfg["d2"], cfg["kmax"], cfg["m"], 1.0,
+                                       2.0, sos_degree=cfg["sos_degree"])
         self.default = tuple(sorted(default_multipliers()))
+        self.vocab = tuple(v for v in multiplier_vocabulary(probe.sos_degree,
+                                                             cfg["max_factors"])
+                           if v not in self.default)
         self.root = _Node(self.default)
         self.history: list[dict] = []
         self.pending: dict[str, dict] = {}
         self._asked = 0
 
     # -- helpers -------------------------------------------------------------------
+    def _finished(self) -> list[dict]:
+        return [h for h in self.history if h["objective"] is not None]
+
     def _best(self) -> dict | None:
-        done = [h for h in self.history if h["objective"] is not None]
-        return min(done, key=lambda h: h["objective"]) if done else None
+        done = self._finished()
+        return min(done, key=lambda h: (h["objective"], h["evaluation"])) if done else None
 
     def _norm(self, r: float, ratio: float) -> list[float]:
         lo, hi = self.config["r_range"]
@@ -180,48 +218,51 @@ class SDPGameEngine:
         a, b = self.config["ratio_range"]
         return self.r0 * (lo + x * (hi - lo)), a + y * (b - a)
 
-    def _bo_point(self, mults: tuple) -> tuple[float, float]:
-        pts = [h for h in self.history if h["objective"] is not None and h["mults"] == mults]
-        if len(pts) < 3:
+    def _bo_point(self) -> tuple[float, float]:
+        """Expected improvement over every finished evaluation (failed ones at the worst)."""
+        done = self._finished()
+        if len(done) < 3:
             return self._denorm(self.rng.random(), self.rng.random())
-        X = np.array([self._norm(h["r"], h["R"] / h["r"]) for h in pts])
-        y = np.array([h["objective"] for h in pts])
+        X = np.array([self._norm(h["r"], h["R"] / h["r"]) for h in self.history])
+        worst = max(h["objective"] for h in done)
+        y = np.array([h["objective"] if h["objective"] is not None else worst
+                      for h in self.history])
         gp = GaussianProcess().fit(X, y)
-        cand = np.array([[self.rng.random(), self.rng.random()] for _ in range(256)])
+        cand = np.array([[self.rng.random(), self.rng.random()] for _ in range(512)])
         ei = expected_improvement(*gp.predict(cand), float(y.min()))
         x, yy = cand[int(np.argmax(ei))]
         return self._denorm(float(x), float(yy))
 
-    def _mcts_select(self) -> tuple:
-        node, path = self.root, [self.root]
+    def _mcts_select(self) -> list:
+        """UCT from the root; expand one untried child (a set with one more product).
+        Returns the path: the products added to the default set, in order."""
+        node, path = self.root, []
         while True:
-            options = [m for m in self.vocab if m not in node.mults]
-            untried = [m for m in options if m not in node.children]
-            if untried or not node.children:
-                if not untried:
-                    return node.mults
+            untried = [m for m in self.vocab if m not in node.mults and m not in node.children]
+            if untried:
                 m = untried[self.rng.randrange(len(untried))]
-                child = _Node(tuple(sorted(node.mults + (m,))))
-                node.children[m] = child
-                return child.mults
+                node.children[m] = _Node(tuple(sorted(node.mults + (m,))))
+                return path + [m]
+            if not node.children:
+                return path
 
             def uct(c: _Node, parent=node) -> float:
                 if c.visits == 0:
                     return math.inf
                 return c.total / c.visits + 0.5 * math.sqrt(math.log(parent.visits + 1) / c.visits)
 
-            node = max(node.children.values(), key=uct)
-            path.append(node)
+            m, node = max(node.children.items(), key=lambda kv: uct(kv[1]))
+            path.append(m)
 
-    def _backprop(self, mults: tuple, reward: float) -> None:
+    def _backprop(self, path: list, reward: float) -> None:
+        """Credit every node from the root along ``path`` (creating missing nodes)."""
         node = self.root
         node.visits += 1
         node.total += reward
-        while node.mults != mults:
-            nxt = [c for c in node.children.values() if set(c.mults) <= set(mults)]
-            if not nxt:
-                return
-            node = max(nxt, key=lambda c: len(set(c.mults) & set(mults)))
+        for m in path:
+            if m not in node.children:
+                node.children[m] = _Node(tuple(sorted(node.mults + (m,))))
+            node = node.children[m]
             node.visits += 1
             node.total += reward
 
@@ -232,31 +273,37 @@ class SDPGameEngine:
         while len(tasks) < n and self._asked < cfg["evaluations"]:
             i = self._asked
             best = self._best()
+            path: list = []
             if i == 0:
-                r, ratio, kind = self.r0, float(cfg["default_ratio"]), "default"
-                mults = self.default
+                r, ratio, kind, mults = self.r0, float(cfg["default_ratio"]), "default", \
+                    self.default
             elif best is None or i % 2 == 1:
                 mults = best["mults"] if best else self.default
-                r, ratio = self._bo_point(mults)
-                kind = "bo"
+                (r, ratio), kind = self._bo_point(), "bo"
             else:
-                mults = self._mcts_select()
+                path = self._mcts_select()
+                mults = tuple(sorted(self.default + tuple(path)))
                 r, ratio, kind = best["r"], best["R"] / best["r"], "mcts"
             payload = {
                 "i": i,
                 "kind": kind,
                 "dimension": cfg["dimension"],
                 "d2": cfg["d2"],
-                "d3": cfg["d3"],
+                "kmax": cfg["kmax"],
+                "m": cfg["m"],
+                "sos_degree": cfg["sos_degree"],
                 "r": r,
                 "R": r * ratio,
-                "multipliers": [list(m) for m in mults],
+                "multipliers": [list(mm) for mm in mults],
+                "path": [list(mm) for mm in path],
                 "evaluator": cfg["evaluator"],
+                "attempts": cfg["attempts"],
+                "keep_certificate": cfg["keep_certificates"],
                 "incumbent": (
                     None if best is None else {"key": best["key"], "bound": best["objective"]}
                 ),
             }
-            key = f"sdp_game:{i}"
+            key = f"sdp_game:{cfg['seed']}:{i}"
             self.pending[key] = payload
             tasks.append(Task("sdp_game", key, payload))
             self._asked += 1
@@ -265,35 +312,65 @@ class SDPGameEngine:
     def tell(self, task: Task, result: list[Candidate]) -> None:
         p = self.pending.pop(task.key, task.payload)
         ev = result[0].evidence if result else {}
-        objective = ev.get("bound_value")
-        mults = tuple(tuple(m) for m in p["multipliers"])
+        objective = ev.get("objective")
         entry = {
             "evaluation": p["i"],
             "kind": p["kind"],
             "default": p["kind"] == "default",
             "r": p["r"],
             "R": p["R"],
-            "mults": tuple(sorted(mults)),
+            "mults": tuple(sorted(tuple(mm) for mm in p["multipliers"])),
+            "path": [tuple(mm) for mm in p.get("path", [])],
+            "incumbent_bound": (p.get("incumbent") or {}).get("bound"),
             "objective": objective,
-            "bound": objective,
+            "bound": ev.get("bound_value"),
+            "numeric_bound": ev.get("numeric_bound"),
             "verified": bool(ev.get("verified")),
+            "status": ev.get("status"),
+            "seconds": ev.get("seconds"),
             "key": result[0].key if result else None,
         }
         self.history.append(entry)
-        if objective is not None and p["kind"] != "bo":
-            ref = self.history[0]["objective"] or objective
-            self._backprop(entry["mults"], (ref - objective) / abs(ref))
+        self._credit(entry)
+
+    def _credit(self, entry: dict) -> None:
+        """MCTS reward: relative improvement over the incumbent the child was compared with."""
+        ref = entry["incumbent_bound"]
+        if entry["kind"] == "mcts" and ref:
+            obj = entry["objective"]
+            self._backprop(entry["path"], (ref - obj) / abs(ref) if obj is not None else -1.0)
 
     def done(self) -> bool:
         return self._asked >= self.config["evaluations"] and not self.pending
 
+    def total(self) -> int:
+        return self.config["evaluations"]
+
     def state(self) -> dict:
+        version, internal, gauss = self.rng.getstate()
         return {
             "config": self.config,
             "r0": self.r0,
             "asked": self._asked,
-            "history": [{**h, "mults": [list(m) for m in h["mults"]]} for h in self.history],
+            "rng": [version, list(internal), gauss],
+            "history": [{**h, "mults": [list(mm) for mm in h["mults"]],
+                         "path": [list(mm) for mm in h["path"]]} for h in self.history],
         }
+
+    def restore(self, state: Mapping) -> None:
+        """Resume from :meth:`state` output (tasks in flight at the snapshot are asked again)."""
+        self.r0 = float(state["r0"])
+        self.history = []
+        self.root = _Node(self.default)
+        for h in state["history"]:
+            entry = {**h, "mults": tuple(tuple(mm) for mm in h["mults"]),
+                     "path": [tuple(mm) for mm in h["path"]]}
+            self.history.append(entry)
+            self._credit(entry)
+        self._asked = len(self.history)
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.pending = {}
 
 
 # --------------------------------------------------------------------------- executor
@@ -302,70 +379,64 @@ class SDPGameEngine:
 def _synthetic(n: int, r: float, R: float, mults: tuple) -> float:
     """A deterministic stand-in objective (test fixture): smooth in (r, R), and every extra
     multiplier that contains base polynomial 2 ('a+b-2c-r2') helps a little."""
-    base = 0.65 + 0.05 * (r / 1.2 - 1) ** 2 + 0.01 * (R / r - 1.7) ** 2
-    bonus = sum(0.001 for m in mults if len(m) > 1 and 2 in m)
+    base = 0.65 + 0.05 * (r / 1.2 - 1) ** 2 + 0.01 * (R / r - 1.17) ** 2
+    bonus = sum(0.001 for mm in mults if len(mm) > 1 and 2 in mm)
     return base - min(bonus, 0.004)
 
 
 @register_executor("sdp_game")
 def run_sdp_game_task(task: Task) -> list[Candidate]:
     """Evaluate one formulation (solve the SDP, verify exactly) and report it as a candidate."""
+    from solvers.keys import canonical_key
     from solvers.packing.three_point import Formulation, three_point_bound
 
     p = task.payload
     n = int(p["dimension"])
-    mults = tuple(tuple(int(i) for i in m) for m in p["multipliers"])
-    form = Formulation.from_radii(n, int(p["d2"]), int(p["d3"]), float(p["r"]), float(p["R"]),
-                                  mults)
+    mults = tuple(tuple(int(i) for i in mm) for mm in p["multipliers"])
+    form = Formulation.from_radii(n, int(p["d2"]), int(p["kmax"]), int(p["m"]), float(p["r"]),
+                                  float(p["R"]), mults, int(p.get("sos_degree", 0)))
     data = form.describe()
-    key = canonical_key("packing-3pt", {k: data[k] for k in ("dimension", "d2", "d3", "u0", "s",
-                                                             "multipliers")})
+    key = canonical_key("packing-3pt", {k: data[k] for k in (
+        "dimension", "d2", "kmax", "m", "sos_degree", "u0", "s", "multipliers")})
+    certificate = None
     if p.get("evaluator") == "synthetic":
-        value = _synthetic(n, form.r, form.R, form.multipliers)
-        verified, bound_text, status = False, None, "synthetic"
-    elif p.get("evaluator") == "kernel":
-        # polynomial kernel columns + master LP + exact verification (tp_bound); d3 = kmax
-        from solvers.errors import PrecisionError
-        from solvers.packing.tp_bound import evaluate_formulation
-
-        try:
-            _cert, verdict = evaluate_formulation(n, int(p["d2"]), int(p["d3"]), float(p["r"]),
-                                                  float(p["R"]), mults)
-            verified, bound_text = verdict.verified, verdict.bound
-            value = float(verdict.bound) if verdict.verified else None
-            status = "verified" if verified else "; ".join(verdict.failures)
-        except PrecisionError as exc:
-            verified, bound_text, value, status = False, None, None, str(exc)
+        value = numeric = _synthetic(n, form.r, form.R, form.multipliers)
+        verified, bound_text, status, seconds = False, None, "synthetic (not a bound)", 0.0
     else:
-        res = three_point_bound(formulation=form)
-        verified = res.verified
-        bound_text = res.bound
-        value = float(res.bound) if res.verified else res.numeric_bound
-        status = res.status
+        res = three_point_bound(form, attempts=int(p.get("attempts", 2)),
+                                keep_certificate=bool(p.get("keep_certificate", True)))
+        verified, bound_text, numeric = res.verified, res.bound, res.numeric_bound
+        value = float(res.bound) if res.verified else None
+        status = res.status if res.verified else "; ".join(res.failures) or res.status
+        seconds, certificate = res.seconds, res.certificate
     relations = ()
     inc = p.get("incumbent")
     if inc and value is not None and inc.get("bound") is not None and value < inc["bound"]:
         relations = (("improves", inc["key"]),)
-    if bound_text:
+    if verified:
         claim = f"density(R^{n}) <= {bound_text}"
-    elif value is not None:
-        claim = f"density(R^{n}) <= {value:.10g} (unverified)"
     else:
-        claim = f"three-point SDP in R^{n}: no bound ({status})"
+        claim = f"three-point SDP in R^{n}: no verified bound ({status})"
+    formula: dict = {"three_point": data}
+    if certificate is not None:
+        formula["certificate"] = certificate
     return [
         Candidate(
             kind="bound",
             key=key,
-            formula={"three_point": data},
+            formula=formula,
             claim=claim,
             constant=None,
             evidence={
-                "bound_value": value,
+                "bound_value": value if verified else None,
+                "objective": value,
+                "numeric_bound": numeric,
                 "verified": verified,
                 "status": status,
                 "evaluation": p["i"],
                 "kind": p["kind"],
                 "bound": bound_text,
+                "seconds": seconds,
             },
             relations=relations,
         )

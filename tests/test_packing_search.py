@@ -1,72 +1,24 @@
-"""Three-point machinery (exact pieces), the SDP game engine, and the packing CLI."""
+"""The SDP game engine (GP, MCTS, resume), the packing CLI and bound re-verification."""
 
 from __future__ import annotations
 
 import json
-import math
-from fractions import Fraction
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from discovery.commands.packing import packing_app, parse_dimensions, run_sdp_game
+from discovery.commands.packing import (
+    packing_app,
+    parse_dimensions,
+    parse_multipliers,
+    run_sdp_game,
+)
 from search.base import execute, make_engine
 from search.sdp_game import GaussianProcess, expected_improvement
 from solvers.errors import DiscoveryError, EngineError
-from solvers.packing.three_point import (
-    Formulation,
-    _harmonic,
-    _psd_exact,
-    gegenbauer,
-    multiplier_vocabulary,
-)
 
 runner = CliRunner()
-
-
-# ------------------------------------------------------------------ three-point pieces
-
-
-@pytest.mark.parametrize("n", [2, 3, 4, 8])
-def test_gegenbauer_polynomials_are_normalised_and_orthogonal_on_the_sphere(n):
-    # orthogonality on S^(n-1): weight sin(theta)^(n-2) d theta, t = cos(theta)
-    theta = np.linspace(0, np.pi, 200001)
-    t = np.cos(theta)
-    w = np.sin(theta) ** (n - 2)
-    polys = [np.polynomial.Polynomial([float(c) for c in gegenbauer(k, n)]) for k in range(5)]
-    for k, p in enumerate(polys):
-        assert p(1.0) == pytest.approx(1.0)
-        for j in range(k):
-            inner = np.trapezoid(p(t) * polys[j](t) * w, theta)
-            assert abs(inner) < 1e-3
-
-
-def test_zonal_harmonic_polynomial_matches_its_definition():
-    # H_2 in n = 4: (xy) P_2(z / sqrt(xy)) with P_2(t) = (4t^2 - 1)/3
-    H = _harmonic(2, 4)
-    x, y, z = 0.7, 0.4, 0.3
-    direct = x * y * (4 * (z / math.sqrt(x * y)) ** 2 - 1) / 3
-    value = sum(float(c) * x**a * y**b * z**e for (a, b, e), c in H.items())
-    assert value == pytest.approx(direct)
-
-
-def test_exact_psd_test_accepts_gram_matrices_and_rejects_indefinite_ones():
-    F = Fraction
-    assert _psd_exact([[F(2), F(1)], [F(1), F(2)]])
-    assert _psd_exact([[F(1), F(1)], [F(1), F(1)]])  # singular but PSD
-    assert not _psd_exact([[F(1), F(2)], [F(2), F(1)]])
-    assert not _psd_exact([[F(1), F(1)], [F(1), F(1) - F(1, 10**30)]])
-
-
-def test_formulation_validates_its_parameters_and_the_vocabulary_respects_degree():
-    with pytest.raises(DiscoveryError):
-        Formulation(4, 23, 4, Fraction(10), Fraction(5))  # R < r
-    with pytest.raises(DiscoveryError):
-        Formulation(4, 22, 4, Fraction(5), Fraction(10))  # even d2
-    vocab = multiplier_vocabulary(2)
-    assert (5,) in vocab and (5, 5) not in vocab  # ab - c^2 has degree 2
-    assert all(len(m) <= 2 for m in vocab)
 
 
 # --------------------------------------------------------------------------- the GP
@@ -93,10 +45,38 @@ def test_sdp_game_is_reproducible_from_its_seed_and_improves_on_the_default():
     assert [h["mults"] for h in a["history"]] == [h["mults"] for h in b["history"]]
     c = run_sdp_game({**cfg, "seed": 4})
     assert [h["r"] for h in a["history"]] != [h["r"] for h in c["history"]]
-    bounds = [h["bound"] for h in a["history"]]
-    assert min(bounds) < bounds[0]  # the synthetic landscape rewards moving off the default
-    kinds = {h["kind"] for h in a["history"]}
-    assert kinds == {"default", "bo", "mcts"}
+    objectives = [h["objective"] for h in a["history"]]
+    assert min(objectives) < objectives[0]  # the synthetic landscape rewards leaving the default
+    assert a["improved"] and not a["improved_verified"]     # synthetic values are not bounds
+    assert {h["kind"] for h in a["history"]} == {"default", "bo", "mcts"}
+    # MCTS children add one product to the default multipliers
+    default = a["history"][0]["mults"]
+    for h in a["history"]:
+        if h["kind"] == "mcts":
+            assert set(map(tuple, default)) < set(map(tuple, h["mults"]))
+
+
+def test_sdp_game_resumes_from_its_state_exactly():
+    from search.sdp_game import SDPGameEngine, run_sdp_game_task
+
+    cfg = {"evaluations": 10, "evaluator": "synthetic", "r": 1.2, "seed": 2}
+
+    def drive(eng, stop=None):
+        while not eng.done():
+            (task,) = eng.ask(1)
+            eng.tell(task, run_sdp_game_task(task))
+            if stop is not None and len(eng.history) == stop:
+                return json.loads(json.dumps(eng.state()))
+        return None
+
+    whole = SDPGameEngine(cfg)
+    drive(whole)
+    half = SDPGameEngine(cfg)
+    state = drive(half, stop=5)
+    resumed = SDPGameEngine(cfg)
+    resumed.restore(state)
+    drive(resumed)
+    assert [h["objective"] for h in resumed.history] == [h["objective"] for h in whole.history]
 
 
 def test_sdp_game_candidates_carry_improves_edges():
@@ -108,22 +88,27 @@ def test_sdp_game_candidates_carry_improves_edges():
             assert cands[0].kind == "bound" and cands[0].key.startswith("packing-3pt:")
             edges += [rel for rel in cands[0].relations]
             eng.tell(task, cands)
-    assert all(kind == "improves" for kind, _ in edges)
+    assert edges and all(kind == "improves" for kind, _ in edges)
     json.dumps(eng.state())  # JSON-able
 
 
-def test_sdp_game_rejects_unknown_options():
+@pytest.mark.parametrize("bad", [{"nonsense": 1}, {"d2": 18}, {"ratio_range": [0.5, 1.2]},
+                                 {"evaluator": "magic"}, {"kmax": -1}])
+def test_sdp_game_rejects_bad_options(bad):
     with pytest.raises(EngineError):
-        make_engine("sdp_game", {"evaluations": 1, "nonsense": 1})
+        make_engine("sdp_game", {"evaluations": 1, "r": 1.2, **bad})
 
 
 # ------------------------------------------------------------------------------ CLI
 
 
-def test_parse_dimensions():
+def test_parse_dimensions_and_multipliers():
     assert parse_dimensions("1..3,8") == [1, 2, 3, 8]
     with pytest.raises(DiscoveryError):
         parse_dimensions("0..3")
+    assert parse_multipliers("0,2*5") == ((0,), (2, 5))
+    with pytest.raises(DiscoveryError):
+        parse_multipliers("0,x")
 
 
 def test_cli_lp_json_reports_a_verified_bound():
@@ -157,3 +142,50 @@ def test_cli_check_rejects_a_tampered_certificate(tmp_path):
     res = runner.invoke(packing_app, ["check", str(bad)])
     assert res.exit_code == 1
     assert "NOT verified" in res.output
+
+
+def test_cli_check_verifies_the_stored_three_point_certificate():
+    from discovery.commands.packing import DATA_DIR
+
+    res = runner.invoke(packing_app, ["check", str(DATA_DIR / "three_point" / "n04.json"),
+                                      "--json"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)["results"]
+    assert row["kind"] == "three-point" and row["verified"] and float(row["bound"]) < 0.647705
+
+
+def test_cli_three_point_rejects_bad_input():
+    for args in (["--ratio", "0.9"], ["--multipliers", "0,9"], ["--d2", "18"]):
+        res = runner.invoke(packing_app, ["three-point", *args, "--json"])
+        assert res.exit_code == 2, (args, res.output)
+
+
+def test_cli_sdp_game_synthetic_json_and_plot(tmp_path):
+    png, log = tmp_path / "game.png", tmp_path / "game.jsonl"
+    res = runner.invoke(packing_app, ["sdp-game", "--evaluations", "6", "--evaluator",
+                                      "synthetic", "--r", "1.2", "--plot", str(png),
+                                      "--log", str(log), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["evaluations"] == 6 and png.stat().st_size > 5_000
+    assert len(log.read_text().splitlines()) == 6
+
+
+def test_bound_candidates_are_re_verified_from_their_certificate():
+    from discovery.commands.packing import DATA_DIR
+    from discovery.verify import verify_candidate
+    from search.base import Candidate
+
+    cert = json.loads((DATA_DIR / "three_point" / "n04.json").read_text())
+    from solvers.packing.tp_certificate import ThreePointCertificate, verify_three_point
+
+    bound = verify_three_point(ThreePointCertificate.from_dict(cert)).bound
+
+    def cand(claim, c=cert):
+        return Candidate(kind="bound", key="packing-3pt:x", formula={"certificate": c},
+                         claim=claim, constant=None, evidence={})
+
+    assert verify_candidate(cand(f"density(R^4) <= {bound}")).verdict == "proven"
+    assert verify_candidate(cand("density(R^4) <= 0.6")).verdict == "inconclusive"
+    broken = {**cert, "f2_laguerre": ["1"] + cert["f2_laguerre"][1:]}
+    assert verify_candidate(cand(f"density(R^4) <= {bound}", broken)).verdict == "inconclusive"

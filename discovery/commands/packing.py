@@ -28,9 +28,13 @@ __all__ = [
     "DATA_DIR",
     "parse_dimensions",
     "load_certificate",
+    "verify_certificate",
+    "three_point_path",
+    "parse_multipliers",
     "load_lp_certificates",
     "write_lp_certificate",
     "reverify_lp_certificates",
+    "reverify_three_point_certificates",
     "reference_data",
     "run_sdp_game",
     "sdp_game_command",
@@ -73,15 +77,36 @@ def reference_data() -> dict:
 
 
 def load_certificate(path: str | Path):
-    """Read an LP certificate (JSON) from ``path``."""
+    """Read a certificate (JSON) from ``path``: an LP or a three-point certificate."""
     from solvers.packing.certificate import LPCertificate
+    from solvers.packing.tp_certificate import FORMAT as TP_FORMAT
+    from solvers.packing.tp_certificate import ThreePointCertificate
 
     path = Path(path)
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise DiscoveryError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DiscoveryError(f"{path} does not hold a certificate object")
+    if data.get("format") == TP_FORMAT:
+        return ThreePointCertificate.from_dict(data)
     return LPCertificate.from_dict(data)
+
+
+def verify_certificate(cert):
+    """Exact verification of an LP or three-point certificate (a ``VerifiedBound``)."""
+    from solvers.packing.certificate import LPCertificate, verify_lp_certificate
+    from solvers.packing.tp_certificate import verify_three_point
+
+    if isinstance(cert, LPCertificate):
+        return verify_lp_certificate(cert)
+    return verify_three_point(cert)
+
+
+def three_point_path(directory: str | Path, n: int) -> Path:
+    """Where the stored three-point certificate of dimension ``n`` lives."""
+    return Path(directory) / "three_point" / f"n{n:02d}.json"
 
 
 def _cert_path(directory: Path, n: int) -> Path:
@@ -116,6 +141,17 @@ def reverify_lp_certificates(directory: str | Path = DATA_DIR, dimensions=None) 
         v = verify_lp_certificate(cert)
         rows.append(_row(n, v, cert.degree, cert.key, v.seconds, str(cert.meta.get("method", ""))))
     return rows
+
+
+def reverify_three_point_certificates(directory: str | Path = DATA_DIR) -> dict[int, float]:
+    """Verify the stored three-point certificates exactly: {dimension: rigorous bound}."""
+    out = {}
+    for path in sorted((Path(directory) / "three_point").glob("n*.json")):
+        cert = load_certificate(path)
+        v = verify_certificate(cert)
+        if v.verified:
+            out[cert.form.dimension] = float(v.bound)
+    return out
 
 
 def _row(n: int, v, degree: int, key: str, seconds: float, method: str) -> dict:
@@ -214,7 +250,8 @@ def table_command(
 
             ref = reference_data()
             plot_bounds(rows, ref["best_known_density_lower_bounds"], plot,
-                        three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"))
+                        three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"),
+                        verified_three_point=reverify_three_point_certificates(directory))
     if json_:
         ok = all(r["verified"] for r in rows)
         emit_json({"rows": rows, "seconds": total, "all_verified": ok})
@@ -235,53 +272,106 @@ def table_command(
 
 @packing_app.command("check")
 def check_command(
-    paths: list[Path] = typer.Argument(..., help="certificate JSON files"),
+    paths: list[Path] = typer.Argument(..., help="certificate JSON files (LP or three-point)"),
     json_: bool = JSON,
 ) -> None:
-    """Verify LP certificate files exactly."""
-    from solvers.packing.certificate import verify_lp_certificate
-
+    """Verify certificate files exactly (Cohn–Elkies LP or three-point)."""
     with user_errors():
         results = []
         for p in paths:
             cert = load_certificate(p)
-            v = verify_lp_certificate(cert)
-            results.append({"path": str(p), **v.to_dict(), "degree": cert.degree})
+            v = verify_certificate(cert)
+            kind = "three-point" if hasattr(cert, "grams") else "lp"
+            degree = cert.form.d2 if kind == "three-point" else cert.degree
+            results.append({"path": str(p), "kind": kind, **v.to_dict(), "degree": degree})
     if json_:
         emit_json({"results": results})
     else:
         for r in results:
             mark = "verified" if r["verified"] else "NOT verified: " + "; ".join(r["failures"])
             shown = r["bound"] or r["upper"]
-            Console().print(f"{r['path']}: Δ_{r['dimension']} ≤ {shown} ({mark})")
+            Console().print(f"{r['path']}: Δ_{r['dimension']} ≤ {shown} ({r['kind']}, {mark})")
     if not all(r["verified"] for r in results):
         raise typer.Exit(1)
+
+
+def parse_multipliers(text: str) -> tuple[tuple[int, ...], ...]:
+    """``"0,1,2,3,4,5,0*3"`` -> products of base polynomials (indices into ``BASE_NAMES``).
+
+    Examples
+    --------
+    >>> parse_multipliers("0,1, 2*5")
+    ((0,), (1,), (2, 5))
+    """
+    out = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            out.append(tuple(int(i) for i in part.split("*")))
+        except ValueError:
+            raise DiscoveryError(f"bad multiplier {part!r}: use indices 0..6 joined by '*'"
+                                 ) from None
+    if not out:
+        raise DiscoveryError("no multiplier given")
+    return tuple(out)
 
 
 @packing_app.command("three-point")
 def three_point_command(
     dimension: int = typer.Option(4, "--dimension", "-n", min=2, max=32),
-    degree: int = typer.Option(4, "--degree", help="degree d3 of the three-point polynomial"),
-    degree2: int = typer.Option(31, "--degree2", help="degree of the two-point polynomial"),
-    r: float | None = typer.Option(None, "--r", help="minimal distance r (default: LP's)"),
-    R: float | None = typer.Option(None, "--R", help="truncation radius R"),
-    solver: str = typer.Option("CLARABEL", "--solver"),
+    d2: int = typer.Option(19, "--d2", help="degree of the two-point polynomial P2 (odd)"),
+    kmax: int = typer.Option(6, "--kmax", help="angular degree of the kernel"),
+    m: int = typer.Option(2, "--m", help="radial degree of the kernel (blocks (m+1)x(m+1))"),
+    r: float | None = typer.Option(None, "--r", help="minimal distance r (default: LP optimum)"),
+    ratio: float = typer.Option(1.16, "--ratio", help="truncation radius R / r"),
+    sos_degree: int = typer.Option(0, "--sos-degree", help="0: the kernel degree"),
+    multipliers: str | None = typer.Option(
+        None, "--multipliers", help="SOS multipliers, e.g. '0,1,2,3,4,5,6,2*5' (default: 0..6)"),
+    write: Path | None = typer.Option(None, "--write", help="save the certificate (JSON)"),
     json_: bool = JSON,
 ) -> None:
-    """Three-point SDP bound (Cohn–de Laat–Salmon) at reduced degree, verified rigorously."""
-    try:
-        from solvers.packing.three_point import three_point_bound
-    except ImportError as exc:  # pragma: no cover - optional dependency
-        fail(f"the three-point bound needs cvxpy: {exc}")
+    """Three-point bound (Cohn–de Laat–Salmon) at reduced degree, verified exactly."""
+    from search.sdp_game import _default_radius
+    from solvers.packing.three_point import BASE_NAMES, Formulation, three_point_bound
+
     with user_errors():
-        res = three_point_bound(dimension, d3=degree, d2=degree2, r=r, R=R, solver=solver)
-    out = res.to_dict()
+        mults = parse_multipliers(multipliers) if multipliers else None
+        if not ratio > 1:
+            raise DiscoveryError(f"--ratio must exceed 1, not {ratio}")
+        Formulation.from_radii(dimension, d2, kmax, m, 1.0, ratio, mults, sos_degree)  # check
+        radius = r if r is not None else _default_radius(dimension, d2)
+        form = Formulation.from_radii(dimension, d2, kmax, m, radius, radius * ratio, mults,
+                                      sos_degree)
+        res = three_point_bound(form, keep_certificate=True)
+        out = res.to_dict()
+        out["base_polynomials"] = list(BASE_NAMES)
+        lp = _stored_lp_bound(dimension)
+        out["lp_bound"] = lp
+        out["below_lp_bound"] = bool(res.verified and lp and float(res.bound) < float(lp))
+        if write is not None and res.certificate is not None:
+            write.parent.mkdir(parents=True, exist_ok=True)
+            write.write_text(json.dumps(res.certificate) + "\n")
+            out["certificate"] = str(write)
     if json_:
         emit_json(out)
     else:
-        Console().print(out)
-    if not out.get("verified"):
+        c = Console()
+        if res.verified:
+            c.print(f"Δ_{dimension} ≤ {res.bound}  ([green]verified exactly[/]); "
+                    f"LP bound {lp}; {res.seconds:.1f} s")
+        else:
+            c.print(f"[red]no verified bound[/] ({res.status}): {'; '.join(res.failures)}")
+        c.print(f"  {form!r}; numeric {res.numeric_bound}")
+    if not res.verified:
         raise typer.Exit(1)
+
+
+def _stored_lp_bound(n: int) -> str | None:
+    path = DATA_DIR / "lp" / f"n{n:02d}.json"
+    if not path.exists():
+        return None
+    return verify_certificate(load_certificate(path)).bound
 
 
 @packing_app.command("plot")
@@ -298,88 +388,123 @@ def plot_command(
             fail(f"no certificates under {directory}/lp")
         ref = reference_data()
         plot_bounds(rows, ref["best_known_density_lower_bounds"], output,
-                    three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"))
+                    three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"),
+                    verified_three_point=reverify_three_point_certificates(directory))
     Console().print(f"plot: {output}")
 
 
-def run_sdp_game(config: dict, progress=None) -> dict:
-    """Drive the ``sdp_game`` engine serially (no store) and summarise its log.
+def run_sdp_game(config: dict, *, workers: int = 1, progress=None,
+                 log: Path | None = None) -> dict:
+    """Drive the ``sdp_game`` engine in this process (``workers`` local processes) and
+    summarise its log; nothing is written to a store.
 
-    Returns a dict with the history (bound per evaluation), the default formulation's bound,
-    the best verified formulation and whether it is strictly better than the default.
+    Every finished evaluation is appended to ``log`` (JSON lines) as it arrives, so a long run
+    that is interrupted keeps its history. Returns the history (bound per evaluation), the
+    default formulation's bound, the best verified formulation and whether it is strictly
+    better than the default.
     """
-    import search.sdp_game  # noqa: F401  (registers the engine even if search/ does not)
+    import search.sdp_game  # noqa: F401  (registers the engine)
     from search.base import execute, make_engine
 
     engine = make_engine("sdp_game", config)
-    while not engine.done():
-        tasks = engine.ask(1)
-        if not tasks:
-            break
-        for task in tasks:
-            cands = execute(task)
-            engine.tell(task, cands)
-            if progress is not None:
-                progress(engine.history[-1])
+    executor = None
+    if workers > 1:
+        from discovery.executors import make_executor
+
+        executor = make_executor("local", workers=workers, imports=("search.sdp_game",))
+    logfile = open(log, "a") if log is not None else None  # noqa: SIM115
+    try:
+        while not engine.done():
+            tasks = engine.ask(max(1, workers))
+            if not tasks:
+                break
+            if executor is None:
+                results = [execute(t) for t in tasks]
+            else:
+                results = [f.result() for f in [executor.submit(t) for t in tasks]]
+            for task, cands in zip(tasks, results, strict=True):
+                engine.tell(task, cands)
+                h = engine.history[-1]
+                if logfile is not None:
+                    logfile.write(json.dumps({**h, "mults": [list(mm) for mm in h["mults"]],
+                                              "path": [list(mm) for mm in h["path"]]}) + "\n")
+                    logfile.flush()
+                if progress is not None:
+                    progress(h)
+    finally:
+        if executor is not None:
+            executor.close(cancel=True)
+        if logfile is not None:
+            logfile.close()
     hist = engine.history
-    default = hist[0]["bound"] if hist else None
-    verified = [h for h in hist if h["verified"] and h["bound"] is not None]
-    best = min(verified, key=lambda h: h["bound"]) if verified else None
+    default = hist[0]["objective"] if hist else None
+    done = [h for h in hist if h["objective"] is not None]
+    best = min(done, key=lambda h: (h["objective"], h["evaluation"])) if done else None
     return {
         "config": engine.config,
+        "r0": engine.r0,
         "evaluations": len(hist),
         "default_bound": default,
         "default_verified": bool(hist and hist[0]["verified"]),
-        "best": None if best is None else {**best, "mults": [list(m) for m in best["mults"]]},
-        "improved": bool(best and default is not None and best["bound"] < default),
-        "history": [{**h, "mults": [list(m) for m in h["mults"]]} for h in hist],
+        "best": None if best is None else {**best, "mults": [list(mm) for mm in best["mults"]],
+                                           "path": [list(mm) for mm in best["path"]]},
+        "improved": bool(best and default is not None and best["objective"] < default),
+        "improved_verified": bool(best and default is not None and best["verified"]
+                                  and hist[0]["verified"] and best["objective"] < default),
+        "history": [{**h, "mults": [list(mm) for mm in h["mults"]],
+                     "path": [list(mm) for mm in h["path"]]} for h in hist],
     }
 
 
 def sdp_game_command(
-    dimension: int = typer.Option(4, "--dimension", min=2),
-    evaluations: int = typer.Option(100, "--evaluations", min=1),
+    dimension: int = typer.Option(4, "--dimension", "-n", min=2, max=32),
+    evaluations: int = typer.Option(100, "--evaluations", min=1, max=10_000),
     seed: int = typer.Option(0, "--seed"),
-    d3: int = typer.Option(4, "--d3", help="degree of the three-point part"),
-    d2: int = typer.Option(23, "--d2", help="degree of the two-point part (odd)"),
+    d2: int = typer.Option(19, "--d2", help="degree of the two-point polynomial (odd)"),
+    kmax: int = typer.Option(6, "--kmax", help="angular degree of the kernel"),
+    m: int = typer.Option(1, "--m", help="radial degree of the kernel"),
+    r: float | None = typer.Option(None, "--r", help="default radius (LP optimum if omitted)"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="local processes"),
     plot: Path | None = typer.Option(None, "--plot", help="bound vs evaluation (PNG)"),
-    json_: bool = JSON,
+    log: Path | None = typer.Option(None, "--log", help="append each evaluation (JSON lines)"),
+    db: Path | None = typer.Option(
+        None, "--db", help="run through the runner into this conjecture store instead"),
     evaluator: str = typer.Option("sdp", "--evaluator", help="sdp | synthetic (testing)"),
-) -> dict:
-    """Search SDP formulations of the three-point bound (Bayesian optimisation + MCTS)."""
+    json_: bool = JSON,
+) -> None:
+    """Search SDP formulations of the three-point bound (Bayesian optimisation over (r, R),
+    MCTS over SOS multipliers); every evaluation is verified exactly."""
+    config = {"dimension": dimension, "evaluations": evaluations, "seed": seed, "d2": d2,
+              "kmax": kmax, "m": m, "evaluator": evaluator, "r": r}
+    if db is not None:
+        from discovery.commands.run import run_engine_command
+
+        run_engine_command("sdp_game", config, db=db, workers=workers, json_=json_)
+        return
     with user_errors():
         out = run_sdp_game(
-            {"dimension": dimension, "evaluations": evaluations, "seed": seed, "d3": d3,
-             "d2": d2, "evaluator": evaluator},
+            config, workers=workers, log=log,
             progress=None if json_ else (lambda h: Console(stderr=True).print(
-                f"#{h['evaluation']} {h['kind']}: {h['bound']} "
-                f"({'verified' if h['verified'] else 'unverified'})")),
+                f"#{h['evaluation']} {h['kind']:7s} R/r={h['R'] / h['r']:.4f} "
+                f"r={h['r']:.5f} {len(h['mults'])} mult.: {h['bound']} "
+                f"({'verified' if h['verified'] else 'not verified'}, {h['seconds'] or 0:.0f} s)")),
         )
         if plot is not None:
             from discovery.plots_packing import plot_sdp_game
 
-            plot_sdp_game(out["history"], plot, default_bound=out["default_bound"])
+            plot_sdp_game([{**h, "bound": h["objective"]} for h in out["history"]], plot,
+                          default_bound=out["default_bound"])
             out["plot"] = str(plot)
     if json_:
         emit_json(out)
     else:
+        best = out["best"]
         Console().print(
-            f"default formulation: {out['default_bound']}; best verified: "
-            f"{out['best']['bound'] if out['best'] else None}; improved: {out['improved']}"
-        )
-    return out
+            f"default formulation: {out['default_bound']}; best: "
+            f"{best['objective'] if best else None} (evaluation "
+            f"{best['evaluation'] if best else '-'}, R/r = "
+            f"{best['R'] / best['r'] if best else float('nan'):.4f}); "
+            f"strictly better and verified: {out['improved_verified']}")
 
 
-@packing_app.command("sdp-game")
-def sdp_game_cli(
-    dimension: int = typer.Option(4, "--dimension", "-n", min=2, max=32),
-    evaluations: int = typer.Option(100, "--evaluations", min=1, max=10_000),
-    seed: int = typer.Option(0, "--seed"),
-    d3: int = typer.Option(4, "--degree"),
-    d2: int = typer.Option(23, "--degree2"),
-    plot: Path | None = typer.Option(None, "--plot"),
-    json_: bool = JSON,
-) -> None:
-    """Search SDP formulations (BO over (r, R), MCTS over multipliers); same as
-    ``discovery search sdp-game``."""
-    sdp_game_command(dimension, evaluations, seed, d3, d2, plot, json_)
+packing_app.command("sdp-game")(sdp_game_command)
