@@ -61,6 +61,7 @@ __all__ = [
     "bound_ball",
     "round_up",
     "round_down",
+    "enclosed_bound",
     "FORMAT",
 ]
 
@@ -296,24 +297,33 @@ def verify_lp_certificate(cert: LPCertificate) -> VerifiedBound:
             failures.append("the leading coefficient of P^ is not positive")
         elif (k := roots_between(Ph, 0, None)) != 0:
             failures.append(f"P^ has {k} real root(s) in (0, oo)")
-    verified = not failures
-    if p0 > 0 and ph0 > 0:
-        ball = bound_ball(n, cert.u0, p0 / ph0)
-        lo = _arb_fraction(ball.lower())
-        hi = _arb_fraction(ball.upper())
+    return enclosed_bound(n, cert.u0, p0, ph0, failures,
+                          "exact Sturm sequences (python-flint fmpq_poly) + arb enclosure", t0)
+
+
+def enclosed_bound(n: int, u0: Fraction, value0: Fraction, fourier0: Fraction,
+                   failures: Sequence[str], method: str, t0: float) -> VerifiedBound:
+    """The :class:`VerifiedBound` of a checked certificate: the arb enclosure of
+    ``(u0/8)^(n/2) value0 / (Gamma(n/2 + 1) fourier0)``, rounded
+    outwards; ``bound`` only when ``failures`` is empty and both values are positive."""
+    failures = list(failures)
+    if value0 > 0 and fourier0 > 0:
+        ball = bound_ball(n, u0, value0 / fourier0)
+        lo, hi = _arb_fraction(ball.lower()), _arb_fraction(ball.upper())
         lower, upper = round_down(lo, 15), round_up(hi, 15)
-        bound = round_up(hi, 10) if verified else None
     else:
         lower = upper = "nan"
-        bound = None
+        if not failures:
+            failures.append("the bound's numerator or denominator is not positive")
+    verified = not failures
     return VerifiedBound(
         dimension=n,
         verified=verified,
-        bound=bound,
+        bound=round_up(_arb_fraction(ball.upper()), 10) if verified else None,
         lower=lower,
         upper=upper,
         failures=tuple(failures),
-        method="exact Sturm sequences (python-flint fmpq_poly) + arb enclosure",
+        method=method,
         seconds=time.perf_counter() - t0,
     )
 

@@ -42,13 +42,7 @@ from flint import arb, fmpq, fmpq_poly, fmpz_mat
 
 from solvers.errors import DiscoveryError
 from solvers.keys import canonical_key
-from solvers.packing.certificate import (
-    VerifiedBound,
-    _arb_fraction,
-    bound_ball,
-    round_down,
-    round_up,
-)
+from solvers.packing.certificate import VerifiedBound, _arb_fraction, enclosed_bound
 from solvers.packing.exact import evaluate, roots_between
 from solvers.packing.laguerre import (
     alpha_of_dimension,
@@ -345,25 +339,6 @@ def verify_three_point(cert: ThreePointCertificate) -> VerifiedBound:
     H = P + Q * S + _fq(delta * sum(abs(v) for v in q.values()))
     if evaluate(H, u0) >= 0 or roots_between(H, u0, s) != 0:
         failures.append("(A): f2 + f3 terms are not negative on [r, R]")
-    k00 = blocks[0][0][0]
-    total = p0 + k00
-    verified = not failures
-    if total > 0 and ph0 > 0:
-        ball = bound_ball(n, u0, total / ph0)
-        lo, hi = _arb_fraction(ball.lower()), _arb_fraction(ball.upper())
-        lower, upper = round_down(lo, 15), round_up(hi, 15)
-        bound = round_up(hi, 10) if verified else None
-    else:
-        failures.append("f2(0) + K(0,0) or f2^(0) is not positive")
-        lower = upper = "nan"
-        bound, verified = None, False
-    return VerifiedBound(
-        dimension=n,
-        verified=verified,
-        bound=bound,
-        lower=lower,
-        upper=upper,
-        failures=tuple(failures),
-        method="exact: SOS remainder (rationals), Sturm sequences (fmpq_poly), arb enclosure",
-        seconds=time.perf_counter() - t0,
-    )
+    return enclosed_bound(
+        n, u0, p0 + blocks[0][0][0], ph0, failures,
+        "exact: SOS remainder (rationals), Sturm sequences (fmpq_poly), arb enclosure", t0)
