@@ -285,6 +285,26 @@ def test_unknown_executor_is_an_error():
         make_executor("local", scheduler="tcp://localhost:8786")
 
 
+def test_local_workers_get_their_share_of_the_library_threads(monkeypatch):
+    """Two workers on this machine get cpu_count // 2 BLAS/OpenMP/rayon threads each (so a
+    multithreaded solver does not oversubscribe the cores); a value the user set wins, and
+    the client's environment is restored on close."""
+    from discovery.executors import THREAD_VARIABLES
+
+    for v in THREAD_VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    pool = make_executor("local", workers=2)
+    try:
+        share = str(max(1, (os.cpu_count() or 1) // 2))
+        assert pool._pool.submit(os.getenv, "OMP_NUM_THREADS").result() == share
+        assert pool._pool.submit(os.getenv, "RAYON_NUM_THREADS").result() == share
+        assert pool._pool.submit(os.getenv, "MKL_NUM_THREADS").result() == "3"
+    finally:
+        pool.close()
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "3"
+
+
 def _dask_available() -> bool:
     try:
         import distributed  # noqa: F401

@@ -394,14 +394,16 @@ def plot_command(
 
 
 def run_sdp_game(config: dict, *, workers: int = 1, progress=None,
-                 log: Path | None = None) -> dict:
+                 log: Path | None = None, certificates: Path | None = None) -> dict:
     """Drive the ``sdp_game`` engine in this process (``workers`` local processes) and
     summarise its log; nothing is written to a store.
 
     Every finished evaluation is appended to ``log`` (JSON lines) as it arrives, so a long run
     that is interrupted keeps its history. Returns the history (bound per evaluation), the
     default formulation's bound, the best verified formulation and whether it is strictly
-    better than the default.
+    better than the default. With ``certificates`` (a directory), the verified certificates of
+    the default formulation and of the best one so far are written there as ``default.json``
+    and ``best.json`` (``packing check`` re-verifies them).
     """
     import search.sdp_game  # noqa: F401  (registers the engine)
     from search.base import execute, make_engine
@@ -413,6 +415,9 @@ def run_sdp_game(config: dict, *, workers: int = 1, progress=None,
 
         executor = make_executor("local", workers=workers, imports=("search.sdp_game",))
     logfile = open(log, "a") if log is not None else None  # noqa: SIM115
+    if certificates is not None:
+        certificates.mkdir(parents=True, exist_ok=True)
+    best_so_far = float("inf")
     try:
         while not engine.done():
             tasks = engine.ask(max(1, workers))
@@ -429,6 +434,14 @@ def run_sdp_game(config: dict, *, workers: int = 1, progress=None,
                     logfile.write(json.dumps({**h, "mults": [list(mm) for mm in h["mults"]],
                                               "path": [list(mm) for mm in h["path"]]}) + "\n")
                     logfile.flush()
+                cert = cands[0].formula.get("certificate") if cands else None
+                if certificates is not None and cert is not None and h["verified"]:
+                    text = json.dumps(cert) + "\n"
+                    if h["default"]:
+                        (certificates / "default.json").write_text(text)
+                    if h["objective"] < best_so_far:
+                        best_so_far = h["objective"]
+                        (certificates / "best.json").write_text(text)
                 if progress is not None:
                     progress(h)
     finally:
@@ -467,6 +480,8 @@ def sdp_game_command(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="local processes"),
     plot: Path | None = typer.Option(None, "--plot", help="bound vs evaluation (PNG)"),
     log: Path | None = typer.Option(None, "--log", help="append each evaluation (JSON lines)"),
+    certificates: Path | None = typer.Option(
+        None, "--certificates", help="write default.json and best.json certificates here"),
     db: Path | None = typer.Option(
         None, "--db", help="run through the runner into this conjecture store instead"),
     evaluator: str = typer.Option("sdp", "--evaluator", help="sdp | synthetic (testing)"),
@@ -483,7 +498,7 @@ def sdp_game_command(
         return
     with user_errors():
         out = run_sdp_game(
-            config, workers=workers, log=log,
+            config, workers=workers, log=log, certificates=certificates,
             progress=None if json_ else (lambda h: Console(stderr=True).print(
                 f"#{h['evaluation']} {h['kind']:7s} R/r={h['R'] / h['r']:.4f} "
                 f"r={h['r']:.5f} {len(h['mults'])} mult.: {h['bound']} "

@@ -81,6 +81,8 @@ def main() -> int:
                   f"({r['ratio_5_to_tier_C']:.3f} x tier C), 10 ops {e10:.3g} "
                   f"({r['ratio_10_to_tier_A']:.3g} x tier A) -> "
                   f"{'met' if r['targets_met'] else 'NOT met'}", flush=True)
+            print("  front (ops: verified error): " + ", ".join(
+                f"{o}: {e:.3g}" for o, e, _ in r["front"]), flush=True)
     summary = {
         "baselines": {"tier_C_5_ops": tier_c5, "tier_A_10_ops": tier_a10,
                       "seconds": round(baseline_seconds, 1)},
