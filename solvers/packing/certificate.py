@@ -319,7 +319,7 @@ def enclosed_bound(n: int, u0: Fraction, value0: Fraction, fourier0: Fraction,
     return VerifiedBound(
         dimension=n,
         verified=verified,
-        bound=round_up(_arb_fraction(ball.upper()), 10) if verified else None,
+        bound=round_up(hi, 10) if verified else None,
         lower=lower,
         upper=upper,
         failures=tuple(failures),
