@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from discovery.identify import Identification, identify
 from discovery.store import Store
-from discovery.verify import Evidence, verify, verify_candidate
+from discovery.verifiers import verify_candidate
+from discovery.verify import Evidence, verify
 from solvers.continued_fractions import PCF
 from solvers.errors import (
     DiscoveryError,

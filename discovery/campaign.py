@@ -45,7 +45,7 @@ import importlib.util
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ __all__ = [
     "campaign_from_dict",
     "build_engine",
     "run_campaign",
+    "check_executor",
 ]
 
 
@@ -264,31 +265,73 @@ def build_engine(name: str, config: Mapping):
 
 @dataclass(frozen=True)
 class CampaignResult:
-    """The runs of one campaign session."""
+    """The runs of one campaign session (one summary per engine, over all its passes)."""
 
     name: str
     db: str
     status: str
     runs: tuple[RunSummary, ...]
     seconds: float
+    constants: tuple[str | None, ...] = ()
 
     def __repr__(self) -> str:
         return f"CampaignResult({self.name!r} [{self.status}], {len(self.runs)} runs, {self.db})"
 
     def to_dict(self) -> dict:
+        constants = self.constants or (None,) * len(self.runs)
         return {
             "campaign": self.name,
             "db": self.db,
             "status": self.status,
             "seconds": self.seconds,
+            "engines": [
+                {"name": r.engine, "constant": c, "run": r.run_id, "status": r.status,
+                 "tasks": r.tasks, "tasks_total": r.tasks_total}
+                for r, c in zip(self.runs, constants, strict=True)
+            ],
             "runs": [r.to_dict() for r in self.runs],
         }
+
+
+def check_executor(name: str, scheduler: str | None = None) -> None:
+    """Refuse, before anything runs, an executor that cannot start (dask not installed)."""
+    if name not in EXECUTORS:
+        raise CampaignError(f"Unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
+    if scheduler and name != "dask":
+        raise CampaignError("--scheduler needs the dask executor")
+    if name == "dask" and importlib.util.find_spec("distributed") is None:
+        raise CampaignError(
+            "The dask executor needs dask[distributed]: pip install 'discovery-workbench[dask]'"
+        )
+
+
+def _merge(a: RunSummary | None, b: RunSummary) -> RunSummary:
+    """One summary for an engine's passes: counts add up, the last status and total stand."""
+    if a is None:
+        return b
+    added = {k: getattr(a, k) + getattr(b, k)
+             for k in ("tasks", "failed", "candidates", "new", "verified", "refuted", "seconds")}
+    return replace(b, skipped=a.skipped, **added)
+
+
+def _constant(spec: EngineSpec) -> str | None:
+    """The constant an engine is about (ESMA's constant, a CMF's name), if any."""
+    for key in ("constant", "cmf"):
+        value = spec.config.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+#: A pass that could not give every engine this much time ends the campaign's passes.
+_MIN_PASS_SECONDS = 2.0
 
 
 def run_campaign(
     campaign: Campaign,
     *,
     db: str | Path | None = None,
+    store: Store | None = None,
     executor: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -298,76 +341,108 @@ def run_campaign(
     verify: bool | None = None,
     verifier=None,
 ) -> CampaignResult:
-    """Run every engine of a campaign, one after the other, into one store.
+    """Run every engine of a campaign into one store, sharing the time budget.
 
-    Keyword arguments override the campaign file. The engines share the campaign's
-    time budget: each gets its own ``hours`` (capped by what is left) or an equal
-    share of what is left. A stop by signal ends the whole campaign.
+    Keyword arguments override the campaign file; ``store`` (an open :class:`Store`, e.g.
+    ``Store(":memory:")`` for a dry run) replaces the campaign's database file. The
+    engines run one after the other, each with an equal share of the time left (or its own
+    ``hours``, capped by what is left); time an engine did not use goes to the ones after
+    it, and when every engine has had its turn and time is left, the engines that stopped
+    on the time budget get another pass (their runs resume). ``max_tasks`` caps each run's
+    finished tasks over all its sessions. A stop by signal ends the whole campaign.
 
-    Everything is validated (engines built, executor name checked, store file
-    checked) before anything is written.
+    Everything is validated (executor available, engines built, store file checked)
+    before anything is written; building an engine is cheap (enumerations are lazy) and
+    counts in the budget.
     """
     start = time.monotonic()
     executor_name = executor or campaign.executor
-    if executor_name not in EXECUTORS:
-        raise CampaignError(f"Unknown executor {executor_name!r}; use one of {EXECUTORS}")
-    if hours is not None and hours <= 0:
+    scheduler = scheduler or campaign.scheduler
+    check_executor(executor_name, scheduler)
+    if hours is not None and not hours > 0:  # NaN too
         raise CampaignError(f"--hours must be positive, not {hours}")
-    engines = []
-    for spec in campaign.engines:
-        engines.append(build_engine(spec.name, spec.config))
+    engines = [build_engine(spec.name, spec.config) for spec in campaign.engines]
     do_verify = campaign.verify if verify is None else verify
     if do_verify and verifier is None:
         verifier = default_verifier(campaign.verify_digits)
     total_hours = hours if hours is not None else campaign.hours
-    db_path = Path(db) if db is not None else Path(campaign.db)
     imports = tuple(m for e in engines for m in engine_modules(e))
-    store = Store(db_path)
+    own_store = store is None
+    db_path = Path(db) if db is not None else Path(campaign.db)
+    if store is None:
+        store = Store(db_path)
+    else:
+        db_path = store.path
+    summaries: list[RunSummary | None] = [None] * len(engines)
     try:
         pool = make_executor(
             executor_name,
             workers=workers or campaign.workers,
-            scheduler=scheduler or campaign.scheduler,
+            scheduler=scheduler,
             imports=imports,
         )
-        summaries: list[RunSummary] = []
+        stopped = False
         try:
-            for i, (spec, engine) in enumerate(zip(campaign.engines, engines, strict=True)):
-                budget = None
-                if total_hours is not None:
-                    left = max(total_hours - (time.monotonic() - start) / 3600, 0.0)
-                    budget = left / (len(engines) - i)
-                    if spec.hours is not None:
-                        budget = min(spec.hours, left)
-                elif spec.hours is not None:
-                    budget = spec.hours
-                summary = Runner(
-                    store,
-                    engine,
-                    pool,
-                    verifier,
-                    run_name=campaign.name,
-                    config=spec.config,
-                    budget_hours=budget,
-                    max_tasks=max_tasks if max_tasks is not None else spec.max_tasks,
-                    batch=campaign.batch,
-                    progress=progress,
-                    verify=do_verify,
-                ).run()
-                summaries.append(summary)
-                if summary.status == "stopped":
+            todo = list(range(len(engines)))
+            while todo and not stopped:
+                for n, i in enumerate(todo):
+                    spec, engine = campaign.engines[i], engines[i]
+                    budget = None
+                    if total_hours is not None:
+                        left = max(total_hours - (time.monotonic() - start) / 3600, 0.0)
+                        budget = left / (len(todo) - n)
+                        if spec.hours is not None:
+                            budget = min(spec.hours, left)
+                    elif spec.hours is not None:
+                        budget = spec.hours
+                    summary = Runner(
+                        store,
+                        engine,
+                        pool,
+                        verifier,
+                        run_name=campaign.name,
+                        config=spec.config,
+                        budget_hours=budget,
+                        max_tasks=max_tasks if max_tasks is not None else spec.max_tasks,
+                        batch=campaign.batch,
+                        progress=progress,
+                        verify=do_verify,
+                    ).run()
+                    summaries[i] = _merge(summaries[i], summary)
+                    if summary.status == "stopped":
+                        stopped = True
+                        break
+                if total_hours is None:
+                    break
+                left = total_hours * 3600 - (time.monotonic() - start)
+                # engines cut by the clock (not by their own budget) get the time others left
+                todo = [i for i in todo if summaries[i] is not None
+                        and summaries[i].status == "budget"
+                        and campaign.engines[i].hours is None
+                        and not _task_budget_spent(summaries[i], max_tasks,
+                                                   campaign.engines[i].max_tasks)]
+                if left < _MIN_PASS_SECONDS * max(len(todo), 1):
                     break
         finally:
-            stopped = any(s.status == "stopped" for s in summaries)
             pool.close(cancel=stopped)
     finally:
-        store.close()
-    statuses = {s.status for s in summaries}
+        if own_store:
+            store.close()
+    runs = tuple(s for s in summaries if s is not None)
+    constants = tuple(_constant(spec) for spec, s in zip(campaign.engines, summaries, strict=True)
+                      if s is not None)
+    statuses = {s.status for s in runs}
     status = next((s for s in ("stopped", "failed", "budget") if s in statuses), "finished")
     return CampaignResult(
         name=campaign.name,
         db=str(db_path),
         status=status,
-        runs=tuple(summaries),
+        runs=runs,
         seconds=time.monotonic() - start,
+        constants=constants,
     )
+
+
+def _task_budget_spent(summary: RunSummary, *caps: int | None) -> bool:
+    cap = next((c for c in caps if c is not None), None)
+    return cap is not None and summary.tasks_total >= cap

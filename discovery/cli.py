@@ -13,7 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from discovery.commands._common import emit_json, to_jsonable, user_errors
+from discovery.commands._common import (
+    OneLineErrorsGroup,
+    emit_json,
+    to_jsonable,
+    user_errors,
+)
 from discovery.commands.cmf import cmf_app, cmf_search_command
 from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
@@ -28,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrorsGroup,  # usage errors, DiscoveryError: one line, or one JSON object
 )
 constants_app = typer.Typer(help="The constants catalogue.", no_args_is_help=True)
 search_app = typer.Typer(help="Run a search engine (results are verified).", no_args_is_help=True)
@@ -64,14 +70,16 @@ def verify(
     json_: bool = JSON,
 ) -> None:
     """Verify that PCF(a, b) converges to CLAIM to DIGITS digits."""
+    from discovery.progress import command_progress
     from discovery.verify import verify as run_verify
 
-    with user_errors():
+    with user_errors(), command_progress("verify", enabled=not json_) as progress:
         pcf = _pcf(a, b)
-        ev = run_verify(pcf, claim, digits, max_depth=max_depth)
+        ev = run_verify(pcf, claim, digits, max_depth=max_depth, progress=progress)
         if plot is not None:
             from discovery.plots import plot_convergence
 
+            progress.stage("writing the convergence plot")
             plot_convergence(pcf, claim, plot, max(ev.depth, 16))
     out = {"formula": {"a": pcf.a_text, "b": pcf.b_text}, **ev.to_dict()}
     if plot is not None:
@@ -109,8 +117,9 @@ def identify(
 ) -> None:
     """Find a closed form (Möbius or small integer relation) for a PCF limit or a number."""
     from discovery.identify import identify as run_identify
+    from discovery.progress import command_progress
 
-    with user_errors():
+    with user_errors(), command_progress("identify", enabled=not json_) as progress:
         names = [s.strip() for s in basis.split(",") if s.strip()] if basis else None
         if value is not None:
             x, available = _decimal(value), _digits_in(value)
@@ -118,11 +127,11 @@ def identify(
             subject: dict = {"value": value}
         elif a is not None and b is not None:
             pcf = _pcf(a, b)
-            x, available = _pcf_value(pcf, digits)
+            x, available = _pcf_value(pcf, digits, progress)
             subject = {"formula": {"a": pcf.a_text, "b": pcf.b_text}}
         else:
             raise ValueError("give --a and --b, or --value")
-        result = run_identify(x, available, basis=names)
+        result = run_identify(x, available, basis=names, progress=progress)
     out = {**subject, **to_jsonable(result)}
     if json_:
         emit_json(out)
@@ -154,12 +163,14 @@ def _decimal(text: str):
     return ctx.mpf(text.strip())
 
 
-def _pcf_value(pcf, digits: int):
+def _pcf_value(pcf, digits: int, progress=None):
     """The PCF's limit to ``digits`` digits (depth from its measured rate)."""
     from discovery.verify import _plan_depth
     from solvers.continued_fractions import limit_from_convergents
 
-    depth, m, rate, _ = _plan_depth(pcf, digits + 10, 200_000)
+    depth, m, rate, _ = _plan_depth(pcf, digits + 10, 200_000, progress)
+    if progress is not None:
+        progress("the limit from the convergents", detail=f"depth {depth}")
     lim = limit_from_convergents(m, depth)
     available = min(lim.digits, digits)
     if available < 10:
@@ -198,10 +209,12 @@ def constants_show(
     """Evaluate a constant to DIGITS digits."""
     import mpmath
 
+    from discovery.progress import command_progress
     from solvers.constants import get_constant
 
-    with user_errors():
+    with user_errors(), command_progress("constants show", enabled=not json_) as progress:
         c = get_constant(name)
+        progress.stage(f"evaluating {c.name} to {digits + 5} digits")
         v = c.evaluate(digits + 5)
     text = mpmath.nstr(v, digits, strip_zeros=False)
     if json_:
@@ -227,13 +240,16 @@ def famous(
         ("ln 2", "6n+3", "-n^2", "2/log(2)"),
         ("Catalan", "3n^2+3n+1", "-2n^4", "1/(2*catalan)"),
     ]
+    from discovery.progress import command_progress
+
     rows = []
-    with user_errors():
-        for name, a, b, claim in famous:
+    with user_errors(), command_progress("famous", enabled=not json_) as progress:
+        for i, (name, a, b, claim) in enumerate(famous):
+            step = progress.nested(name, done=i, total=len(famous))
             pcf = _pcf(a, b)
-            ev = run_verify(pcf, claim, digits)
-            x, avail = _pcf_value(pcf, min(digits, 60))
-            ident = run_identify(x, avail, basis=None)
+            ev = run_verify(pcf, claim, digits, progress=step)
+            x, avail = _pcf_value(pcf, min(digits, 60), step)
+            ident = run_identify(x, avail, basis=None, progress=step)
             rows.append(
                 {
                     "name": name,
@@ -265,13 +281,14 @@ def famous(
 
 
 def main() -> None:
-    """Console-script entry point: lifts the int<->str digit limit, maps errors to exit 2."""
+    """Console-script entry point: lifts the int<->str digit limit and runs the app.
+
+    The app's group (:class:`OneLineErrorsGroup`) turns usage errors and uncaught
+    ``DiscoveryError`` into exit status 2 with one line on stderr, or with ``--json`` one
+    JSON object ``{"error": ..., "status": 2}`` on stdout.
+    """
     sys.set_int_max_str_digits(0)
-    try:
-        app()
-    except DiscoveryError as exc:  # anything a command did not already turn into exit 2
-        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
-        sys.exit(2)
+    app()
 
 
 if __name__ == "__main__":

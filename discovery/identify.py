@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -519,6 +519,7 @@ def identify(
     max_used_fraction: float = 0.5,
     depth: int | None = None,
     max_depth: int = 4096,
+    progress: Callable[..., None] | None = None,
 ) -> Identification:
     """Find a closed form for ``x`` among algebraic numbers and the basis constants.
 
@@ -554,6 +555,9 @@ def identify(
         A relation must use at most this fraction of the ``D`` digits.
     depth, max_depth : int, optional
         Depth of a formula's limit (default: doubling from 32 up to ``max_depth``).
+    progress : callable, optional
+        Called as ``progress(stage, done=searches_done, total=searches_planned,
+        detail=...)`` before each relation search (the result does not depend on it).
 
     Returns
     -------
@@ -593,6 +597,13 @@ def identify(
 
     kwargs = {"method": method, "max_used_fraction": max_used_fraction}
     results: list[RelationResult] = []
+    planned = (max(max_degree, 0) + len(singles) + (1 if len(multi) >= 2 else 0)
+               + (len(multi) * (len(multi) - 1) // 2 if 2 <= len(multi) <= 8 else 0))
+
+    def report(stage: str, detail: str) -> None:
+        if progress is not None:
+            progress(stage, done=min(len(results), planned), total=planned,
+                     detail=f"{detail} ({D:.0f} digits, {method})")
 
     def finish(cand: _Candidate) -> Identification | None:
         checked = _check(cand.expression, xv, D, ctx)
@@ -621,6 +632,7 @@ def identify(
 
     # 1. Algebraic numbers of small degree.
     for degree in range(1, max_degree + 1):
+        report("relation searches", f"algebraic of degree {degree}")
         r = find_polynomial(xv, degree, D, max_coeff, **kwargs)
         results.append(r)
         if r.found and r.coefficients is not None and r.coefficients[-1] != 0:
@@ -633,6 +645,7 @@ def identify(
 
     # 2. Möbius in one constant at a time.
     for label in singles:
+        report("relation searches", f"Möbius in {label}")
         K = _basis_value(label, work)
         r = mobius_relation(xv, K, D, max_coeff, **kwargs)
         results.append(r)
@@ -655,6 +668,7 @@ def identify(
 
     # 3. Linear relations among x, 1 and several constants.
     if len(multi) >= 2:
+        report("relation searches", f"linear in {', '.join(multi)}")
         got = _linear_stage(xv, multi, D, work, max_coeff, kwargs, results, finish)
         if got is not None:
             return got
@@ -662,6 +676,7 @@ def identify(
     # 4. Möbius relations in pairs of constants.
     if 2 <= len(multi) <= 8:
         for pair in itertools.combinations(multi, 2):
+            report("relation searches", f"Möbius in {pair[0]} and {pair[1]}")
             got = _mobius_multi(xv, pair, D, work, max_coeff, kwargs, results, finish)
             if got is not None:
                 return got

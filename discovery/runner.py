@@ -35,8 +35,9 @@ import functools
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from discovery.executors import make_executor
@@ -48,13 +49,9 @@ __all__ = ["Runner", "RunSummary", "default_verifier", "engine_modules"]
 
 
 def default_verifier(digits: int = 100) -> Callable[[Candidate], Any]:
-    """The workbench's independent verifier, ``discovery.verify.verify_candidate``."""
-    try:
-        from discovery.verify import verify_candidate
-    except ImportError as exc:
-        raise DiscoveryError(
-            f"The verifier is not available ({exc}); run without verification"
-        ) from None
+    """The workbench's independent verifiers (:mod:`discovery.verifiers`, keyed by kind)."""
+    from discovery.verifiers import verify_candidate
+
     return functools.partial(verify_candidate, digits=digits)
 
 
@@ -72,6 +69,8 @@ class RunSummary:
         Tasks executed in this session, tasks skipped as already finished, failed tasks.
     candidates, new, verified, refuted : int
         Candidates recorded, of which new conjectures, verified (or proven), refuted.
+    tasks_total : int
+        Tasks the run has finished over all its sessions (this one included).
     seconds : float
         Wall-clock time of this session.
     """
@@ -87,13 +86,15 @@ class RunSummary:
     new: int = 0
     verified: int = 0
     refuted: int = 0
+    tasks_total: int = 0
     seconds: float = 0.0
 
     def __repr__(self) -> str:
         return (
             f"Run #{self.run_id} {self.name}/{self.engine} [{self.status}]: {self.tasks} tasks "
             f"({self.skipped} already done), {self.candidates} candidates, {self.new} new, "
-            f"{self.verified} verified, {self.refuted} refuted in {self.seconds:.1f}s"
+            f"{self.verified} verified, {self.refuted} refuted in {self.seconds:.1f}s "
+            f"({self.tasks_total} tasks over all sessions)"
         )
 
     def to_dict(self) -> dict:
@@ -102,23 +103,10 @@ class RunSummary:
 
 def _engine_config(engine: Engine) -> dict:
     """The engine's configuration as a dict (``engine.config`` as a dict or via ``to_dict``)."""
-    config = getattr(engine, "config", None)
+    config = engine.config
     if hasattr(config, "to_dict"):
         config = config.to_dict()
     return dict(config) if isinstance(config, Mapping) else {}
-
-
-def _engine_total(engine: Engine) -> int | None:
-    """Number of tasks of the whole search, if the engine says (``total()`` or ``n_tasks``)."""
-    for name in ("total", "n_tasks"):
-        try:
-            attr = getattr(engine, name, None)
-            value = attr() if callable(attr) else attr
-        except Exception:  # an optional nicety: no total, no ETA
-            continue
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
 
 
 def engine_modules(engine: Engine) -> tuple[str, ...]:
@@ -135,7 +123,7 @@ class Runner:
     store : Store
         The conjecture store (opened for writing).
     engine : Engine
-        Any ask/tell engine.
+        Any ask/tell engine (:class:`search.base.Engine`).
     executor : str or executor, optional
         ``"serial"`` (default), ``"local"``, ``"dask"`` or an executor object from
         :mod:`discovery.executors` (then it is not closed by the runner).
@@ -147,11 +135,13 @@ class Runner:
     config : dict, optional
         The engine configuration that identifies the run (default ``engine.config``).
     budget_hours : float, optional
-        Stop submitting after this much wall-clock time.
+        Stop submitting after this much wall-clock time (of this session).
     max_tasks : int, optional
-        Execute at most this many tasks in this session.
+        The run's task budget: it ends once this many of its tasks are finished, counted
+        over all its sessions (a resumed run with the same budget does only what is left).
     batch : int, optional
-        Tasks in flight at once (default: twice the executor's workers, at least 2).
+        Tasks in flight at once (default: twice the executor's workers, at least 2). An
+        engine that sets ``max_in_flight`` gets exactly that many, whatever the executor.
     progress : str or reporter
         ``"auto"``, ``"rich"``, ``"plain"``, ``"quiet"`` or a reporter object.
     verify : bool
@@ -159,11 +149,23 @@ class Runner:
     verify_digits : int
         Digits asked of the default verifier.
     checkpoint_seconds : float
-        How often the engine's ``state()`` is saved.
+        How often an unordered engine's ``state()`` is saved (ordered engines save it
+        with every finished task).
     max_failures : int
         Failed tasks tolerated before the run is abandoned with :class:`EngineError`.
     handle_signals : bool
         Install SIGINT/SIGTERM handlers for a graceful stop (main thread only).
+    provenance : dict, optional
+        Where the run comes from (default :func:`discovery.provenance.collect_provenance`).
+
+    Notes
+    -----
+    Every task is written to the store when it is submitted and removed in the
+    transaction that records its results, so a resumed session first re-submits the
+    tasks that were in flight when the last one ended (kill -9 included). For an
+    ordered engine (``engine.ordered``) results are told back in the order the tasks
+    were asked and the engine's state is saved in that same transaction: the resumed
+    run continues exactly as the uninterrupted one would have.
     """
 
     def __init__(
@@ -184,12 +186,13 @@ class Runner:
         checkpoint_seconds: float = 60.0,
         max_failures: int = 20,
         handle_signals: bool = True,
+        provenance: Mapping | None = None,
     ):
         self.store = store
         self.engine = engine
         self.run_name = run_name or engine.name
         self.config = dict(config) if config is not None else _engine_config(engine)
-        if budget_hours is not None and budget_hours < 0:
+        if budget_hours is not None and not budget_hours >= 0:  # NaN too
             raise DiscoveryError(f"The time budget must be non-negative, not {budget_hours}")
         if max_tasks is not None and max_tasks < 0:
             raise DiscoveryError(f"max_tasks must be non-negative, not {max_tasks}")
@@ -205,6 +208,7 @@ class Runner:
         self.checkpoint_seconds = checkpoint_seconds
         self.max_failures = max_failures
         self.handle_signals = handle_signals
+        self.provenance = provenance
         self._stop = False
         self._signals = 0
 
@@ -227,31 +231,41 @@ class Runner:
         start = time.monotonic()
         deadline = start + self.budget_hours * 3600 if self.budget_hours is not None else None
         store, engine = self.store, self.engine
+        ordered = bool(engine.ordered)
         owned = isinstance(self._executor_spec, str) or self._executor_spec is None
-        run_id = store.start_run(self.run_name, engine.name, self.config)
+        provenance = self.provenance
+        if provenance is None:
+            from discovery.provenance import collect_provenance
+
+            provenance = collect_provenance(seed=self.config.get("seed"))
+        run_id = store.start_run(self.run_name, engine.name, self.config, provenance=provenance)
         finished = store.finished_tasks(run_id)
         state = store.run(run_id).state
-        if state and callable(getattr(engine, "restore", None)):
+        if state:
             engine.restore(state)
+        resubmit = deque(store.pending_tasks(run_id))
         imports = engine_modules(engine)
         if owned:
             executor = make_executor(self._executor_spec or "serial", imports=imports)
         else:
             executor = self._executor_spec
         batch = self.batch or max(2, 2 * int(getattr(executor, "workers", 1) or 1))
+        if engine.max_in_flight is not None:  # the engine's own (results may depend on it)
+            batch = max(1, int(engine.max_in_flight))
         counts = dict.fromkeys(
             ("tasks", "skipped", "failed", "candidates", "new", "verified", "refuted"), 0
         )
-        total = _engine_total(engine)
+        total = engine.total()
         self.progress.start(f"{self.run_name}/{engine.name}", total)
         old_handlers = self._install_signal_handlers()
-        in_flight: dict[Any, Task] = {}
-        status, submitted, exhausted = "finished", 0, False
+        # tasks in flight, in the order they were asked (the order ordered engines are told)
+        in_flight: dict[str, tuple[Task, Any]] = {}
+        status, exhausted = "finished", False
         last_checkpoint = time.monotonic()
 
         def snapshot() -> ProgressSnapshot:
             return ProgressSnapshot(
-                done=counts["tasks"],
+                done=counts["tasks"] + counts["skipped"],
                 total=total,
                 skipped=counts["skipped"],
                 found=counts["candidates"],
@@ -261,30 +275,82 @@ class Runner:
                 seconds=time.monotonic() - start,
             )
 
-        def complete(fut: Any, task: Task) -> None:
+        def budget_left() -> int | None:
+            if self.max_tasks is None:
+                return None
+            return self.max_tasks - len(finished) - len(in_flight)
+
+        def submit(task: Task) -> None:
+            store.add_pending(run_id, task)
+            in_flight[task.key] = (task, executor.submit(task, imports))
+
+        def record(pairs: list) -> None:
+            counts["candidates"] += len(pairs)
+            counts["new"] += len({c.key for c, _ in pairs if c.key not in store})
+
+        def complete(task: Task, fut: Any) -> None:
             try:
                 candidates = list(fut.result())
-            except Exception as exc:  # a failed task is retried by the next resume
+            except Exception as exc:
                 counts["failed"] += 1
                 self.progress.log(f"task {task.key} failed: {type(exc).__name__}: {exc}")
                 if counts["failed"] > self.max_failures:
                     raise EngineError(
                         f"{counts['failed']} tasks of {engine.name} failed; last: {exc}"
                     ) from exc
-                return
-            pairs = [(c, self._verify(c)) for c in candidates]
-            new_keys = {c.key for c in candidates if c.key not in store}
-            store.finish_task(run_id, task.key, pairs)
-            finished.add(task.key)
+                if not ordered:
+                    return  # stays pending: the next session runs it again
+                candidates = []  # an ordered search cannot skip it: told as no result
+            pairs = [self._verified(c) for c in engine.to_record(task, candidates)]
+            record(pairs)
             engine.tell(task, candidates)
+            store.finish_task(run_id, task.key, pairs, state=engine.state() if ordered else None)
+            finished.add(task.key)
             counts["tasks"] += 1
-            counts["candidates"] += len(candidates)
-            counts["new"] += len(new_keys)
-            for _, ev in pairs:
-                verdict = _verdict(ev)
-                counts["verified"] += verdict in ("verified", "proven")
-                counts["refuted"] += verdict == "refuted"
+            self._count_verdicts(counts, pairs)
             self.progress.update(snapshot())
+
+        def fill() -> None:
+            nonlocal exhausted
+            while len(in_flight) < batch and not self._stop:
+                left = budget_left()
+                if left is not None and left <= 0:
+                    return
+                if resubmit:
+                    task = resubmit.popleft()
+                    if task.key not in finished and task.key not in in_flight:
+                        submit(task)
+                    continue
+                if exhausted:
+                    return
+                want = batch - len(in_flight)
+                tasks = engine.ask(want if left is None else min(want, left))
+                if not tasks:
+                    exhausted = engine.done()
+                    return
+                for task in tasks:
+                    if task.key in in_flight:
+                        continue
+                    if task.key in finished:  # an enumeration re-asks what it did before
+                        counts["skipped"] += 1
+                        engine.tell(task, store.task_candidates(run_id, task.key))
+                        continue
+                    submit(task)
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+
+        def harvest() -> None:
+            futures = [fut for _, fut in in_flight.values()]
+            if ordered:  # tell in ask order: wait for the oldest task
+                futures = futures[:1]
+            executor.wait(futures, timeout=0.5)
+            for key, (task, fut) in list(in_flight.items()):
+                if not fut.done():
+                    if ordered:
+                        break
+                    continue
+                del in_flight[key]
+                complete(task, fut)
 
         try:
             while True:
@@ -294,40 +360,22 @@ class Runner:
                 if deadline is not None and time.monotonic() >= deadline:
                     status = "budget"
                     break
-                while not exhausted and len(in_flight) < batch and not self._stop:
-                    want = batch - len(in_flight)
-                    if self.max_tasks is not None:
-                        want = min(want, self.max_tasks - submitted)
-                        if want <= 0:
-                            break
-                    tasks = engine.ask(want)
-                    if not tasks:
-                        exhausted = engine.done()
-                        break
-                    for task in tasks:
-                        if task.key in finished:
-                            counts["skipped"] += 1
-                            engine.tell(task, store.task_candidates(run_id, task.key))
-                            continue
-                        in_flight[executor.submit(task, imports)] = task
-                        submitted += 1
-                    if deadline is not None and time.monotonic() >= deadline:
-                        break
+                fill()
                 if not in_flight:
+                    left = budget_left()
                     if self._stop:
                         status = "stopped"
                     elif exhausted or engine.done():
                         pass
-                    elif self.max_tasks is not None and submitted >= self.max_tasks:
+                    elif left is not None and left <= 0:
                         status = "budget"
                     elif deadline is not None and time.monotonic() >= deadline:
                         status = "budget"
                     else:
                         self.progress.log(f"{engine.name} has no task to hand out; ending the run")
                     break
-                for fut in executor.wait(list(in_flight), timeout=0.5):
-                    complete(fut, in_flight.pop(fut))
-                if time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
+                harvest()
+                if not ordered and time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
                     store.save_state(run_id, engine.state())
                     last_checkpoint = time.monotonic()
         except KeyboardInterrupt:
@@ -338,13 +386,24 @@ class Runner:
         finally:
             try:
                 if status != "failed":
-                    for fut in [f for f in in_flight if f.done()]:
-                        complete(fut, in_flight.pop(fut))
+                    # what has finished is recorded; in order, for an ordered engine
+                    for key, (task, fut) in list(in_flight.items()):
+                        if not fut.done():
+                            if ordered:
+                                break
+                            continue
+                        del in_flight[key]
+                        complete(task, fut)
+                    final = [self._verified(c) for c in engine.finish()]
+                    if final:
+                        record(final)
+                        store.record_many(run_id, final)
+                        self._count_verdicts(counts, final)
             except BaseException:
                 status = "failed"
                 raise
             finally:
-                for fut in in_flight:
+                for _, fut in in_flight.values():
                     fut.cancel()
                 if owned:
                     executor.close(cancel=bool(in_flight))
@@ -357,17 +416,31 @@ class Runner:
             name=self.run_name,
             engine=engine.name,
             status=status,
+            tasks_total=store.finished_count(run_id),
             seconds=time.monotonic() - start,
             **counts,
         )
 
-    def _verify(self, candidate: Candidate) -> Any:
+    @staticmethod
+    def _count_verdicts(counts: dict, pairs: list) -> None:
+        for _, ev in pairs:
+            verdict = _verdict(ev)
+            counts["verified"] += verdict in ("verified", "proven")
+            counts["refuted"] += verdict == "refuted"
+
+    def _verified(self, candidate: Candidate) -> tuple[Candidate, Any]:
+        """``(candidate, evidence)``; a verifier that restates the claim (e.g. the measured
+        error of a program) replaces the candidate's claim by its own."""
         if self.verifier is None:
-            return None
+            return candidate, None
         try:
-            return self.verifier(candidate)
+            evidence = self.verifier(candidate)
         except Exception as exc:  # a verifier crash must not lose the candidate
-            return {"verdict": "inconclusive", "error": f"{type(exc).__name__}: {exc}"}
+            return candidate, {"verdict": "inconclusive", "error": f"{type(exc).__name__}: {exc}"}
+        restated = _field(evidence, "verified_claim")
+        if restated and restated != candidate.claim:
+            candidate = replace(candidate, claim=restated)
+        return candidate, evidence
 
     def _install_signal_handlers(self) -> dict:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
@@ -383,12 +456,16 @@ class Runner:
             signal.signal(sig, handler)
 
 
-def _verdict(evidence: Any) -> str | None:
+def _field(evidence: Any, name: str) -> Any:
     if evidence is None:
         return None
     if isinstance(evidence, Mapping):
-        return evidence.get("verdict")
-    return getattr(evidence, "verdict", None)
+        return evidence.get(name)
+    return getattr(evidence, name, None)
+
+
+def _verdict(evidence: Any) -> str | None:
+    return _field(evidence, "verdict")
 
 
 def _safe_state(engine: Engine) -> dict | None:
@@ -397,4 +474,3 @@ def _safe_state(engine: Engine) -> dict | None:
     except Exception:  # never lose the run's end because a snapshot failed
         return None
     return state if isinstance(state, Mapping) else None
-

@@ -18,7 +18,11 @@ Records
   ``const:<name>`` constants, ``run:<id>`` runs), unique per ``(src, type, dst)``.
 * **runs** and **finished_tasks**: what each run (engine + configuration) has
   finished, so an interrupted run resumes exactly. :meth:`Store.finish_task`
-  records a task's conjectures and its key in one transaction.
+  records a task's conjectures, its key, the removal of its pending row and the
+  engine's state in one transaction. Each run keeps the provenance of its sessions
+  (package and library versions, git commit, host, command line, seed).
+* **pending_tasks**: tasks submitted but not finished (:meth:`Store.add_pending`),
+  in submission order, so a sequential engine resumes exactly after ``kill -9``.
 
 Integers of any size in formulas round-trip exactly: those too long for Python's
 int/str digit limit are stored as ``{"$int": "<hex>"}``.
@@ -55,7 +59,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from search.base import Candidate
+from search.base import Candidate, Task
 from solvers.errors import StoreError
 
 __all__ = [
@@ -74,7 +78,7 @@ __all__ = [
 ]
 
 DEFAULT_DB = "conjectures.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4D445742  # "MDWB": marks an SQLite file as a conjecture store
 
 STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
@@ -90,6 +94,7 @@ _VERDICT_STATUS = {
 RELATION_TYPES = ("evaluates-to", "equivalent-to", "derived-from", "improves", "found-by")
 RUN_STATUSES = ("running", "finished", "stopped", "budget", "failed")
 MAX_EVIDENCE = 64  # entries kept per conjecture: the first one and the latest ones
+MAX_SESSIONS = 32  # provenance entries kept per run: the first session and the latest ones
 
 # Integers longer than this many bits are stored as hex text: their decimal form could
 # exceed Python's 4300-digit int<->str limit (13000 bits is about 3900 digits).
@@ -143,6 +148,19 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             task_key TEXT NOT NULL,
             finished TEXT NOT NULL,
             candidates TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (run_id, task_key)
+        ) WITHOUT ROWID""",
+    ),
+    # v2: provenance of every session of a run; tasks persisted when submitted (resume of
+    # sequential engines exactly where they stopped).
+    2: (
+        "ALTER TABLE runs ADD COLUMN provenance TEXT",
+        """CREATE TABLE pending_tasks (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            seq INTEGER NOT NULL,
+            task_key TEXT NOT NULL,
+            engine TEXT NOT NULL,
+            payload TEXT NOT NULL,
             PRIMARY KEY (run_id, task_key)
         ) WITHOUT ROWID""",
     ),
@@ -376,7 +394,15 @@ class RelationRecord:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A run: one engine with one configuration, possibly resumed several times."""
+    """A run: one engine with one configuration, possibly resumed several times.
+
+    Attributes
+    ----------
+    provenance : list of dict
+        One entry per session (``started`` plus what
+        :func:`discovery.provenance.collect_provenance` reports): the first session and
+        the latest ones (at most ``MAX_SESSIONS``). Empty for a run of an older store.
+    """
 
     id: int
     name: str
@@ -388,6 +414,7 @@ class RunRecord:
     status: str
     resumed: int = 0
     finished_tasks: int = field(default=0)
+    provenance: list = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (
@@ -407,6 +434,7 @@ class RunRecord:
             "status": self.status,
             "resumed": self.resumed,
             "finished_tasks": self.finished_tasks,
+            "provenance": list(self.provenance),
         }
 
 
@@ -491,6 +519,7 @@ class Store:
         self.readonly = bool(readonly)
         self._depth = 0
         self._engines: dict[int, str] = {}
+        self._v2 = False  # the file has the v2 schema (known once seen: never goes back)
         memory = str(path) == ":memory:"
         self.path = Path(path) if not memory else Path(":memory:")
         if memory:
@@ -641,6 +670,16 @@ class Store:
     def schema_version(self) -> int:
         """The schema version of the open store."""
         return self._read("SELECT MAX(version) FROM schema_version")[0][0]
+
+    def _has_v2(self) -> bool:
+        """True if the file has the v2 tables (a v1 file opened read-only has not)."""
+        if not self._v2:
+            self._v2 = bool(
+                self._read(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='pending_tasks'"
+                )
+            )
+        return self._v2
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -931,41 +970,72 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------------
 
-    def start_run(self, name: str, engine: str, config: Mapping | None = None) -> int:
+    def start_run(
+        self,
+        name: str,
+        engine: str,
+        config: Mapping | None = None,
+        provenance: Mapping | None = None,
+    ) -> int:
         """Start a run, or resume the run with the same name, engine and configuration.
 
         Returns the run id; a resumed run keeps its id, finished tasks and state.
 
+        Parameters
+        ----------
+        name, engine : str
+            The run's name and engine; with the configuration they identify the run.
+        config : dict, optional
+            The engine configuration.
+        provenance : dict, optional
+            Where this session runs (see :func:`discovery.provenance.collect_provenance`,
+            which is called when it is ``None``; pass ``{}`` to record only the start
+            time). Every call appends ``{"started": <now>, **provenance}`` to the run's
+            provenance list, which keeps the first session and the latest ones.
+
         Examples
         --------
         >>> store = Store(":memory:")
-        >>> store.start_run("demo", "esma", {"degree": 1})
+        >>> store.start_run("demo", "esma", {"degree": 1}, provenance={"seed": 0})
         1
-        >>> store.start_run("demo", "esma", {"degree": 1})   # same campaign: resumed
+        >>> store.start_run("demo", "esma", {"degree": 1}, provenance={"seed": 1})  # resumed
         1
-        >>> store.start_run("demo", "esma", {"degree": 2})
+        >>> [session["seed"] for session in store.run(1).provenance]
+        [0, 1]
+        >>> store.start_run("demo", "esma", {"degree": 2}, provenance={})
         2
         >>> store.close()
         """
         config = dict(config or {})
         chash = _config_hash(config)
+        if provenance is None:
+            from discovery.provenance import collect_provenance
+
+            provenance = collect_provenance()
+        now = _now()
+        session = {"started": now, **{k: v for k, v in provenance.items() if k != "started"}}
         with self.transaction():
             row = self._read(
-                "SELECT id FROM runs WHERE name = ? AND engine = ? AND config_hash = ?",
+                "SELECT id, provenance FROM runs "
+                "WHERE name = ? AND engine = ? AND config_hash = ?",
                 (name, engine, chash),
             )
             if row:
-                run_id = row[0][0]
+                run_id, old = row[0]
+                sessions = loads(old) or []
+                sessions = [*sessions, session] if isinstance(sessions, list) else [session]
+                if len(sessions) > MAX_SESSIONS:
+                    sessions = sessions[:1] + sessions[-(MAX_SESSIONS - 1) :]
                 self._write(
-                    "UPDATE runs SET status = 'running', ended = NULL, resumed = resumed + 1 "
-                    "WHERE id = ?",
-                    (run_id,),
+                    "UPDATE runs SET status = 'running', ended = NULL, resumed = resumed + 1, "
+                    "provenance = ? WHERE id = ?",
+                    (dumps(sessions), run_id),
                 )
                 return run_id
             cur = self._write(
-                "INSERT INTO runs (name, engine, config, config_hash, started, status) "
-                "VALUES (?, ?, ?, ?, ?, 'running')",
-                (name, engine, dumps(config), chash, _now()),
+                "INSERT INTO runs (name, engine, config, config_hash, started, status, "
+                "provenance) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (name, engine, dumps(config), chash, now, dumps([session])),
             )
             return cur.lastrowid
 
@@ -981,16 +1051,23 @@ class Store:
         return self._runs("", ())
 
     def _runs(self, where: str, params: tuple) -> list[RunRecord]:
+        provenance = "r.provenance" if self._has_v2() else "NULL"  # v1 file opened read-only
         rows = self._read(
             "SELECT r.id, r.name, r.engine, r.config, r.started, r.ended, r.state, r.status, "
-            "r.resumed, (SELECT COUNT(*) FROM finished_tasks f WHERE f.run_id = r.id) "
-            f"FROM runs r {where} ORDER BY r.id",
+            "r.resumed, (SELECT COUNT(*) FROM finished_tasks f WHERE f.run_id = r.id), "
+            f"{provenance} FROM runs r {where} ORDER BY r.id",
             params,
         )
-        return [
-            RunRecord(r[0], r[1], r[2], loads(r[3]), r[4], r[5], loads(r[6]), r[7], r[8], r[9])
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            sessions = loads(r[10])
+            out.append(
+                RunRecord(
+                    r[0], r[1], r[2], loads(r[3]), r[4], r[5], loads(r[6]), r[7], r[8], r[9],
+                    sessions if isinstance(sessions, list) else [],
+                )
+            )
+        return out
 
     def save_state(self, run_id: int, state: Mapping | None) -> None:
         """Checkpoint an engine's JSON-able state for the run."""
@@ -1020,17 +1097,44 @@ class Store:
         run_id: int,
         task_key: str,
         candidates_with_evidence: Iterable[tuple[Candidate, Any]] = (),
+        *,
+        state: Mapping | None = None,
     ) -> list[int]:
         """Record a finished task's candidates and the task key in ONE transaction.
 
         That single commit is what makes a resumed run exact after a SIGKILL: either
-        the task and all its conjectures are stored, or none of them is. Finishing an
-        already finished task changes nothing.
+        the task, all its conjectures, the removal of its pending row and the engine's
+        new state are stored, or none of them is. Finishing an already finished task
+        changes nothing (except that a stale pending row of it is removed).
+
+        Parameters
+        ----------
+        run_id : int
+            The run.
+        task_key : str
+            The finished task's key.
+        candidates_with_evidence : iterable of (Candidate, evidence)
+            What the task produced, with the verifier's evidence (see :meth:`record`).
+        state : dict, optional
+            The engine's state after it was told this task's result: saved as the
+            run's state (as :meth:`save_state` does) in the same transaction.
 
         Returns
         -------
         list of int
             The conjecture ids, in the order of the candidates.
+
+        Examples
+        --------
+        >>> from search.base import Task
+        >>> store = Store(":memory:")
+        >>> run = store.start_run("demo", "toy", provenance={})
+        >>> store.add_pending(run, Task("toy", "t1", {"x": 1}))
+        >>> store.finish_task(run, "t1", [], state={"told": 1})
+        []
+        >>> store.pending_tasks(run), store.run(run).state, store.finished_count(run)
+        ([], {'told': 1}, 1)
+        >>> store.close()
         """
         with self.transaction():
             row = self._read(
@@ -1038,6 +1142,10 @@ class Store:
                 (run_id, task_key),
             )
             if row:
+                self._write(
+                    "DELETE FROM pending_tasks WHERE run_id = ? AND task_key = ?",
+                    (run_id, task_key),
+                )
                 keys = loads(row[0][0]) or []
                 return [self.get(k).id for k in keys if k in self]
             ids, keys = [], []
@@ -1049,7 +1157,89 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 (run_id, task_key, _now(), dumps(keys)),
             )
+            self._write(
+                "DELETE FROM pending_tasks WHERE run_id = ? AND task_key = ?",
+                (run_id, task_key),
+            )
+            if state is not None:
+                self.save_state(run_id, state)
         return ids
+
+    def record_many(
+        self,
+        run_id: int | None,
+        candidates_with_evidence: Iterable[tuple[Candidate, Any]],
+    ) -> list[int]:
+        """Record several ``(candidate, evidence)`` pairs of a run in ONE transaction.
+
+        For candidates an engine hands over outside any task (e.g. at the end of a
+        session); each one gets a ``found-by`` relation to the run as in :meth:`record`.
+
+        Returns
+        -------
+        list of int
+            The conjecture ids, in the order of the candidates.
+        """
+        with self.transaction():
+            return [
+                self.record(candidate, evidence, run_id=run_id)
+                for candidate, evidence in candidates_with_evidence
+            ]
+
+    def finished_count(self, run_id: int) -> int:
+        """How many tasks this run has finished."""
+        return self._read(
+            "SELECT COUNT(*) FROM finished_tasks WHERE run_id = ?", (run_id,)
+        )[0][0]
+
+    def add_pending(self, run_id: int, task: Task) -> None:
+        """Remember a submitted task of a run until :meth:`finish_task` finishes it.
+
+        One transaction. Tasks keep their submission order (``seq``); adding a key that
+        is already pending, or already finished, changes nothing. The payload is stored
+        with :func:`dumps`, so integers of any size round-trip exactly.
+
+        Examples
+        --------
+        >>> from search.base import Task
+        >>> store = Store(":memory:")
+        >>> run = store.start_run("demo", "toy", provenance={})
+        >>> store.add_pending(run, Task("toy", "b", {"n": 2}))
+        >>> store.add_pending(run, Task("toy", "a", {"n": 1}))
+        >>> store.add_pending(run, Task("toy", "b", {"n": 99}))   # already pending
+        >>> [(t.key, t.payload) for t in store.pending_tasks(run)]
+        [('b', {'n': 2}), ('a', {'n': 1})]
+        >>> store.close()
+        """
+        payload = dumps(dict(task.payload))
+        with self.transaction():
+            self._run_engine(run_id)  # a clear error for an unknown run
+            known = self._read(
+                "SELECT 1 FROM pending_tasks WHERE run_id = ? AND task_key = ? "
+                "UNION ALL SELECT 1 FROM finished_tasks WHERE run_id = ? AND task_key = ?",
+                (run_id, task.key, run_id, task.key),
+            )
+            if known:
+                return
+            seq = self._read(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM pending_tasks WHERE run_id = ?",
+                (run_id,),
+            )[0][0]
+            self._write(
+                "INSERT INTO pending_tasks (run_id, seq, task_key, engine, payload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, task.key, task.engine, payload),
+            )
+
+    def pending_tasks(self, run_id: int) -> list[Task]:
+        """The run's submitted but unfinished tasks, in submission order."""
+        if not self._has_v2():  # a v1 file opened read-only: nothing was ever pending
+            return []
+        rows = self._read(
+            "SELECT engine, task_key, payload FROM pending_tasks WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+        )
+        return [Task(engine, key, loads(payload)) for engine, key, payload in rows]
 
     def finished_tasks(self, run_id: int) -> set[str]:
         """Keys of the tasks this run has finished."""
@@ -1077,7 +1267,12 @@ class Store:
     # -- summaries -------------------------------------------------------------------------------
 
     def stats(self) -> dict:
-        """Counts by status, kind, constant and relation type, and the runs."""
+        """Counts by status, kind, constant and relation type, and the runs.
+
+        Small whatever the store's size: ``run_list`` summarises each run (name, engine,
+        configuration, status, times, sessions and the NUMBER of finished tasks), without
+        its engine state or task keys.
+        """
 
         def counts(sql: str) -> dict:
             return {str(k): v for k, v in self._read(sql)}
@@ -1100,6 +1295,21 @@ class Store:
             ),
             "runs": len(self._read("SELECT id FROM runs")),
             "finished_tasks": self._read("SELECT COUNT(*) FROM finished_tasks")[0][0],
+            "run_list": [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "engine": r.engine,
+                    "config": r.config,
+                    "status": r.status,
+                    "started": r.started,
+                    "ended": r.ended,
+                    "resumed": r.resumed,
+                    "sessions": len(getattr(r, "provenance", ()) or ()),
+                    "finished_tasks": r.finished_tasks,
+                }
+                for r in self.runs()
+            ],
         }
 
     def export(self) -> dict:

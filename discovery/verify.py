@@ -17,23 +17,22 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import mpmath
 
-from search.base import Candidate
 from solvers.continued_fractions import (
-    PCF,
     convergent_error_log10,
     irrationality_measure,
     limit_from_convergents,
     ratio_to_mpf,
 )
-from solvers.errors import DiscoveryError, DivergenceError, PrecisionError
+from solvers.errors import DivergenceError, PrecisionError
 from solvers.expr import evaluate_expression, expression_to_text, parse_expression
 
-__all__ = ["Evidence", "verify", "verify_candidate", "convergence_profile", "DEFAULT_MAX_DEPTH"]
+__all__ = ["Evidence", "verify", "convergence_profile", "DEFAULT_MAX_DEPTH"]
 
 DEFAULT_MAX_DEPTH = 200_000
 _GUARD = 15  # extra decimal digits for the independent evaluation of the claim
@@ -118,16 +117,20 @@ def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tupl
     return [(N, -convergent_error_log10(*formula.convergents(N))) for N in depths]
 
 
-def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
+def _plan_depth(formula: HasConvergents, target: float, max_depth: int,
+                progress: Callable[..., None] | None = None):
     """Find a depth whose error estimate reaches ``target`` digits, extrapolating the rate.
 
-    Returns ``(depth, convergents, rate, history)``.
+    Returns ``(depth, convergents, rate, history)``. ``progress``, if given, is called as
+    ``progress(stage, done=digits_reached, total=target, detail=...)`` after each depth.
     """
     history: list[tuple[int, float]] = []
     N = 32
     m = formula.convergents(N)
     e = -convergent_error_log10(*m)
     history.append((N, e))
+    if progress is not None:
+        _report_depth(progress, N, e, target)
     prev: tuple[int, float] | None = None
     rate = 0.0
     while e < target and N < max_depth:
@@ -142,11 +145,19 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int):
         m = formula.convergents(N)
         e = -convergent_error_log10(*m)
         history.append((N, e))
+        if progress is not None:
+            _report_depth(progress, N, e, target)
     if prev is not None and math.isfinite(e) and e > prev[1]:
         rate = (e - prev[1]) / (N - prev[0])
     elif math.isinf(e):
         rate = math.inf
     return N, m, rate, history
+
+
+def _report_depth(progress: Callable[..., None], depth: int, e: float, target: float) -> None:
+    reached = min(max(e, 0.0), target) if not math.isnan(e) else 0.0
+    progress("computing convergents (estimated digits)", done=round(reached), total=target,
+             detail=f"depth {depth}")
 
 
 def _tail_factor(rate: float, depth: int) -> float:
@@ -169,6 +180,7 @@ def verify(
     digits: int = 100,
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    progress: Callable[..., None] | None = None,
 ) -> Evidence:
     """Verify that ``formula`` converges to ``claim`` to ``digits`` digits.
 
@@ -182,6 +194,10 @@ def verify(
         Digits required for ``verified``.
     max_depth : int
         Deepest convergent to compute before giving up (``inconclusive``).
+    progress : callable, optional
+        Called as ``progress(stage, done=None, total=None, detail=None)`` at each stage:
+        the convergents at increasing depths (``done``/``total`` = estimated digits
+        reached/wanted), the limit, the claim's evaluation, δ. It does not change the result.
 
     Returns
     -------
@@ -203,10 +219,12 @@ def verify(
     expr = parse_expression(claim) if isinstance(claim, str) else claim
     claim_text = expression_to_text(expr)
     target = digits + 5
-    depth, m, rate, history = _plan_depth(formula, target, max_depth)
+    depth, m, rate, history = _plan_depth(formula, target, max_depth, progress)
     p0, p, q0, q = m
     if q == 0:
         raise DivergenceError(f"q_{depth} = 0 for {formula!r}")
+    if progress is not None:
+        progress("the limit from the convergents", detail=f"depth {depth}")
     lim = limit_from_convergents(m, depth)
     est_digits = lim.digits
     # Work a little beyond what the convergent supports (bounded), so that the difference
@@ -215,6 +233,8 @@ def verify(
     ctx = mpmath.MPContext()
     ctx.dps = dps
     x = ratio_to_mpf(ctx, p, q)
+    if progress is not None:
+        progress(f"evaluating the claim {claim_text} to {dps + _GUARD} digits")
     y = ctx.mpf(evaluate_expression(expr, dps + _GUARD))
     diff = abs(x - y)
     scale = max(1, abs(y))
@@ -243,6 +263,8 @@ def verify(
             f"(rate {rate:.3g} digits/term); {digits} requested"
         )
     if verdict != "refuted":
+        if progress is not None:
+            progress("the irrationality measure δ")
         try:
             delta = irrationality_measure(p, q, y, ctx.prec)
         except PrecisionError:
@@ -259,91 +281,4 @@ def verify(
         estimated_digits=est_digits,
         note=note,
         history=tuple(history),
-    )
-
-
-def _formula_from_candidate(candidate: Candidate) -> HasConvergents | None:
-    f = candidate.formula
-    if candidate.kind == "esma":
-        from solvers.signed_cf import SignedCFPattern
-
-        return SignedCFPattern.from_dict(f)
-    if candidate.kind == "cmf":
-        from solvers.cmf import CMFTrajectory
-
-        return CMFTrajectory.from_dict(f)
-    if "a" in f and "b" in f:
-        return PCF.from_dict(f)
-    if "pcf" in f and isinstance(f["pcf"], dict):
-        return PCF.from_dict(f["pcf"])
-    return None
-
-
-def verify_candidate(candidate: Candidate, digits: int = 100, **kwargs: Any) -> Evidence:
-    """Verify an engine's candidate independently of how it was found.
-
-    Dispatches on ``candidate.kind``: PCFs (and anything carrying PCF coefficients) and ESMA
-    signed continued-fraction patterns are verified by :func:`verify`; packing bounds that
-    carry a rational certificate are re-checked exactly (``proven`` when the certificate
-    proves at least the claimed bound); kinds without a verifier come back ``inconclusive``
-    with a note, never ``verified``.
-    """
-    if candidate.kind == "bound" and isinstance(candidate.formula, dict) \
-            and "certificate" in candidate.formula:
-        return _verify_bound_certificate(candidate, digits)
-    formula = _formula_from_candidate(candidate)
-    if formula is None:
-        return Evidence(
-            verdict="inconclusive",
-            digits=0,
-            requested=digits,
-            depth=0,
-            digits_per_term=math.nan,
-            delta=None,
-            seconds=0.0,
-            claim=candidate.claim,
-            estimated_digits=0,
-            method="none",
-            note=f"no verifier for candidates of kind {candidate.kind!r}",
-        )
-    return verify(formula, candidate.claim, digits, **kwargs)
-
-
-def _verify_bound_certificate(candidate: Candidate, digits: int) -> Evidence:
-    """Re-check a packing bound's certificate exactly (independently of the engine's check)."""
-    from fractions import Fraction
-
-    from solvers.packing.certificate import LPCertificate, verify_lp_certificate
-    from solvers.packing.tp_certificate import ThreePointCertificate, verify_three_point
-
-    t0 = time.perf_counter()
-    data = candidate.formula["certificate"]
-    fmt = data.get("format") if isinstance(data, dict) else None
-    try:
-        if fmt == "three-point-certificate":
-            v = verify_three_point(ThreePointCertificate.from_dict(data))
-        elif fmt == "cohn-elkies-lp-certificate":
-            v = verify_lp_certificate(LPCertificate.from_dict(data))
-        else:
-            raise DiscoveryError(f"unknown certificate format {fmt!r}")
-        claimed = candidate.claim.rpartition("<=")[2].strip()
-        supports = v.verified and Fraction(v.bound) <= Fraction(claimed)
-        note = (f"certificate proves density <= {v.bound}" if v.verified
-                else "certificate does not verify: " + "; ".join(v.failures))
-        if v.verified and not supports:
-            note += f", weaker than the claimed {claimed}"
-    except (DiscoveryError, ValueError, KeyError, TypeError) as exc:
-        supports, note = False, f"certificate unreadable: {exc}"
-    return Evidence(
-        verdict="proven" if supports else "inconclusive",
-        digits=0,
-        requested=digits,
-        depth=0,
-        digits_per_term=math.nan,
-        delta=None,
-        seconds=time.perf_counter() - t0,
-        claim=candidate.claim,
-        estimated_digits=0,
-        method="exact re-verification of the rational certificate",
-        note=note,
     )

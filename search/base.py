@@ -17,7 +17,7 @@ Engines never print and never write to a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -27,6 +27,7 @@ __all__ = [
     "Task",
     "Candidate",
     "Engine",
+    "EngineBase",
     "register_executor",
     "register_engine",
     "make_engine",
@@ -92,9 +93,34 @@ class Candidate:
 
 @runtime_checkable
 class Engine(Protocol):
-    """The ask/tell protocol every search engine implements."""
+    """The ask/tell protocol every search engine implements.
+
+    These are all the hooks the runner (:class:`discovery.runner.Runner`) uses; an engine
+    that needs no special behaviour inherits the defaults from :class:`EngineBase`.
+
+    Attributes
+    ----------
+    name : str
+        The registered name; a task's ``engine`` field names the executor.
+    config : dict
+        The JSON-able configuration that identifies a run of this engine (with the run's
+        name): running the same name, engine and configuration again resumes it.
+    ordered : bool
+        True for sequential searches (evolution, BO/MCTS) whose next tasks depend on the
+        results told so far: the runner tells results back in the order the tasks were
+        asked, persists the tasks in flight, and saves :meth:`state` in the same
+        transaction as each finished task, so a resumed run continues exactly where the
+        uninterrupted one would have (kill -9 included). False for enumerations: results
+        are told as they arrive and a resumed run skips finished task keys.
+    max_in_flight : int or None
+        The most tasks the engine wants in flight at once (None: the runner's choice,
+        twice the workers).
+    """
 
     name: str
+    config: dict
+    ordered: bool
+    max_in_flight: int | None
 
     def ask(self, n: int) -> list[Task]:
         """Up to ``n`` new independent tasks (fewer, or none, near the end)."""
@@ -108,9 +134,101 @@ class Engine(Protocol):
         """True when no task will ever be handed out again."""
         ...
 
+    def total(self) -> int | None:
+        """Number of tasks of the whole search, when known (for progress and ETA)."""
+        ...
+
     def state(self) -> dict:
         """A JSON-able snapshot of the engine, for resume."""
         ...
+
+    def restore(self, state: Mapping) -> None:
+        """Continue from a :meth:`state` snapshot."""
+        ...
+
+    def to_record(self, task: Task, result: list[Candidate]) -> list[Candidate]:
+        """Which of a task's candidates the store records (all, for most engines)."""
+        ...
+
+    def finish(self) -> list[Candidate]:
+        """Candidates to record when a session ends (e.g. an evolved Pareto front)."""
+        ...
+
+
+class EngineBase:
+    """Defaults for the optional hooks of :class:`Engine`.
+
+    A minimal engine (this is the shape of :class:`search.toy.ToyEngine`) hands out
+    tasks, and a registered pure function executes them::
+
+        @register_engine("squares")
+        class Squares(EngineBase):
+            name = "squares"
+
+            def __init__(self, config):
+                self.config = dict(config)
+                self._next = 0
+
+            def ask(self, n):
+                stop = min(self._next + n, self.config["n"])
+                tasks = [Task("squares", f"squares:{i}", {"i": i})
+                         for i in range(self._next, stop)]
+                self._next = stop
+                return tasks
+
+            def done(self):
+                return self._next >= self.config["n"]
+
+        @register_executor("squares")
+        def run_square(task):
+            i = task.payload["i"]
+            return [Candidate("pcf", f"pcf:sq{i}", {"a": [i * i], "b": [0]}, str(i * i))]
+
+    Examples
+    --------
+    >>> class Two(EngineBase):
+    ...     name = "two"
+    ...     def __init__(self):
+    ...         self.config, self._next = {}, 0
+    ...     def ask(self, n):
+    ...         tasks = [Task("two", f"two:{i}") for i in range(self._next, min(2, self._next + n))]
+    ...         self._next += len(tasks)
+    ...         return tasks
+    ...     def done(self):
+    ...         return self._next >= 2
+    >>> e = Two()
+    >>> [t.key for t in e.ask(5)], e.done(), e.ordered, e.total(), e.finish()
+    (['two:0', 'two:1'], True, False, None, [])
+    >>> isinstance(e, Engine)
+    True
+    """
+
+    name: str = ""
+    config: dict = {}
+    ordered: bool = False
+    max_in_flight: int | None = None
+
+    def tell(self, task: Task, result: list[Candidate]) -> None:
+        """Enumerations ignore results by default."""
+
+    def total(self) -> int | None:
+        """Unknown by default."""
+        return None
+
+    def state(self) -> dict:
+        """Nothing to save by default (finished task keys are in the store)."""
+        return {}
+
+    def restore(self, state: Mapping) -> None:
+        """Nothing to restore by default."""
+
+    def to_record(self, task: Task, result: list[Candidate]) -> list[Candidate]:
+        """Every candidate of a task is recorded by default."""
+        return list(result)
+
+    def finish(self) -> list[Candidate]:
+        """Nothing more to record at the end of a session by default."""
+        return []
 
 
 _EXECUTORS: dict[str, Callable[[Task], list[Candidate]]] = {}

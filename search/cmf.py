@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from search.base import Candidate, Task, register_engine, register_executor
+from search.base import Candidate, EngineBase, Task, register_engine, register_executor
 from solvers.cmf import CMF, CMFTrajectory, box_starts, mobius_claim, primitive_trajectories
 from solvers.cmf_constructions import cmf_from_spec
 from solvers.coboundary import find_coboundary, mobius_text
@@ -209,7 +209,7 @@ def _starts(spec: Any, dim: int) -> list[tuple]:
 
 
 @register_engine("cmf")
-class CMFEngine:
+class CMFEngine(EngineBase):
     """Enumerates (trajectory, start) walks of one field, then links the PCFs found."""
 
     name = "cmf"

@@ -40,7 +40,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -48,7 +48,14 @@ from typing import Any
 import flint
 import mpmath
 
-from search.base import Candidate, Task, canonical_key, register_engine, register_executor
+from search.base import (
+    Candidate,
+    EngineBase,
+    Task,
+    canonical_key,
+    register_engine,
+    register_executor,
+)
 from solvers.constants import get_constant
 from solvers.continued_fractions import (
     convergent_error_log10,
@@ -312,29 +319,60 @@ def enumerate_lhs(value: Any, degree: int = 1, coeff: int = 2) -> tuple[LHS, ...
     >>> lhs[:3]
     (((0, 1), (1, 0)), ((1, 0), (0, 1)), ((-1, 1), (0, 1)))
     """
+    return tuple(iter_lhs(value, degree, coeff))
+
+
+def _vectors(length: int, bound: int, size: int) -> Iterator[tuple[int, ...]]:
+    """Integer vectors of ``length`` entries in ``[-bound, bound]`` with ``sum |c| = size``."""
+    if length == 0:
+        if size == 0:
+            yield ()
+        return
+    for first in range(-min(bound, size), min(bound, size) + 1):
+        for rest in _vectors(length - 1, bound, size - abs(first)):
+            yield (first, *rest)
+
+
+def iter_lhs(value: Any, degree: int = 1, coeff: int = 2) -> Iterator[LHS]:
+    """The left-hand sides of :func:`enumerate_lhs`, lazily and in the same order.
+
+    A normalised LHS of total size ``s`` (the sum of its absolute coefficients) is its own
+    normal form, so it is met among the pairs ``(P, Q)`` of size ``s``; the pairs are walked
+    shell by shell (``s = 1, 2, ...``) and each shell keeps the normal forms of its own
+    size. The first task of a large search starts after one small shell, not after the
+    whole box (about 530,000 pairs for degree 2, coefficients in [-4, 4]).
+
+    Examples
+    --------
+    >>> ctx = mpmath.MPContext(); ctx.dps = 30
+    >>> it = iter_lhs(ctx.e, 2, 4)
+    >>> [next(it) for _ in range(3)]
+    [((0, 1, 0), (1, 0, 0)), ((1, 0, 0), (0, 1, 0)), ((-1, 1, 0), (0, 1, 0))]
+    """
     ctx = mpmath.MPContext()
     ctx.dps = 50
     K = ctx.mpf(value)
-    rng = range(-coeff, coeff + 1)
-    seen: set[LHS] = set()
-    for num in itertools.product(rng, repeat=degree + 1):
-        if not any(num):
-            continue
-        for den in itertools.product(rng, repeat=degree + 1):
-            red = _reduce_lhs(num, den)
-            if red is None:
-                continue
-            n, d = red
-            v = _poly_eval(n, K) / _poly_eval(d, K)
-            if abs(v) < ctx.mpf(10) ** -40:
-                raise PrecisionError(f"cannot decide the sign of LHS {n}/{d} at K = {K}")
-            if v < 0:
-                n = tuple(-c for c in n)
-            if d[-1] < 0:
-                n, d = tuple(-c for c in n), tuple(-c for c in d)
-            pad = degree + 1
-            seen.add((n + (0,) * (pad - len(n)), d + (0,) * (pad - len(d))))
-    return tuple(sorted(seen, key=lambda t: (sum(map(abs, t[0] + t[1])), t)))
+    pad = degree + 1
+    for size in range(1, 2 * pad * coeff + 1):
+        shell: set[LHS] = set()
+        for num_size in range(1, size + 1):
+            for num in _vectors(pad, coeff, num_size):
+                for den in _vectors(pad, coeff, size - num_size):
+                    red = _reduce_lhs(num, den)
+                    if red is None:
+                        continue
+                    n, d = red
+                    if sum(map(abs, n + d)) != size:
+                        continue  # met in its own, smaller shell
+                    v = _poly_eval(n, K) / _poly_eval(d, K)
+                    if abs(v) < ctx.mpf(10) ** -40:
+                        raise PrecisionError(f"cannot decide the sign of LHS {n}/{d} at K = {K}")
+                    if v < 0:
+                        n = tuple(-c for c in n)
+                    if d[-1] < 0:
+                        n, d = tuple(-c for c in n), tuple(-c for c in d)
+                    shell.add((n + (0,) * (pad - len(n)), d + (0,) * (pad - len(d))))
+        yield from sorted(shell)
 
 
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|\d+(\.\d+)?")
@@ -812,7 +850,7 @@ def run_task(task: Task) -> list[Candidate]:
 
 
 @register_engine(ENGINE)
-class EsmaEngine:
+class EsmaEngine(EngineBase):
     """Driver of an ESMA search: hands out chunks of the (LHS x sign period) space.
 
     Parameters
@@ -824,8 +862,6 @@ class EsmaEngine:
 
     Attributes
     ----------
-    lhs : tuple
-        The normalised left-hand sides (see :func:`enumerate_lhs`).
     sign_periods : tuple
         The primitive sign periods.
     results : list of Candidate
@@ -837,24 +873,44 @@ class EsmaEngine:
     def __init__(self, config: dict, state: dict | None = None):
         self.config = EsmaConfig.from_dict(config)
         K = _evaluate(self.config.constant, 60)
-        self.lhs = enumerate_lhs(K, self.config.degree, self.config.coeff)
+        # the LHS are enumerated lazily, a chunk per task: building the engine is cheap
+        self._lhs = iter_lhs(K, self.config.degree, self.config.coeff)
         self.sign_periods = sign_periods(self.config.signs)
-        c = self.config.chunk
-        self._chunks = [self.lhs[i : i + c] for i in range(0, len(self.lhs), c)]
         self._next = 0
-        self._finished: set[str] = set()
+        self._handed_out = 0  # LHS handed out in tasks so far
+        self._exhausted = False
+        self._buffer: list[LHS] = []
         self.results: list[Candidate] = []
         self._groups: dict[str, list[str]] = {}
         if state:
-            self._next = int(state.get("next", 0))
-            self._finished = set(state.get("finished", []))
-            self._groups = {k: list(v) for k, v in state.get("groups", {}).items()}
+            self.restore(state)
 
-    def _task(self, i: int) -> Task:
+    def restore(self, state: Mapping) -> None:
+        """Continue after the ``next`` chunks of a :meth:`state` snapshot."""
+        for _ in range(int(state.get("next", 0)) - self._next):
+            if self._chunk() is None:
+                break
+            self._next += 1
+        self._groups = {k: list(v) for k, v in state.get("groups", {}).items()}
+
+    def _chunk(self) -> list[LHS] | None:
+        """The next chunk of LHS, or None when the box is exhausted."""
+        c = self.config.chunk
+        while len(self._buffer) < c and not self._exhausted:
+            nxt = next(self._lhs, None)
+            if nxt is None:
+                self._exhausted = True
+            else:
+                self._buffer.append(nxt)
+        chunk, self._buffer = self._buffer[:c], self._buffer[c:]
+        self._handed_out += len(chunk)
+        return chunk or None
+
+    def _task(self, chunk: list[LHS]) -> Task:
         cfg = self.config
         payload = {
             "constant": cfg.constant,
-            "lhs": [[list(n), list(d)] for n, d in self._chunks[i]],
+            "lhs": [[list(n), list(d)] for n, d in chunk],
             "periods": [list(s) for s in self.sign_periods],
             "depth": cfg.depth,
             "dps": cfg.dps,
@@ -865,24 +921,19 @@ class EsmaEngine:
         }
         return Task(ENGINE, canonical_key("esma-task", payload), payload)
 
-    @property
-    def n_tasks(self) -> int:
-        """Number of tasks of the whole search."""
-        return len(self._chunks)
-
     def ask(self, n: int) -> list[Task]:
         """Up to ``n`` new tasks (chunks of LHS with every sign period)."""
         out = []
-        while len(out) < n and self._next < len(self._chunks):
-            task = self._task(self._next)
+        while len(out) < n:
+            chunk = self._chunk()
+            if chunk is None:
+                break
+            out.append(self._task(chunk))
             self._next += 1
-            if task.key not in self._finished:
-                out.append(task)
         return out
 
     def tell(self, task: Task, result: list[Candidate]) -> None:
         """Record a finished task and group its candidates by value."""
-        self._finished.add(task.key)
         for cand in result:
             self.results.append(cand)
             group = cand.evidence.get("group", cand.key)
@@ -892,7 +943,13 @@ class EsmaEngine:
 
     def done(self) -> bool:
         """True when every chunk has been handed out."""
-        return self._next >= len(self._chunks)
+        if not self._buffer and not self._exhausted:
+            nxt = next(self._lhs, None)
+            if nxt is None:
+                self._exhausted = True
+            else:
+                self._buffer.append(nxt)
+        return self._exhausted and not self._buffer
 
     def groups(self) -> dict[str, list[str]]:
         """Candidate keys grouped by identical value (same LHS value, several patterns)."""
@@ -903,6 +960,7 @@ class EsmaEngine:
         return {
             "config": self.config.to_dict(),
             "next": self._next,
-            "finished": sorted(self._finished),
+            "lhs": self._handed_out,
+            "sign_periods": [list(p) for p in self.sign_periods],
             "groups": self.groups(),
         }

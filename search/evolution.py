@@ -22,7 +22,7 @@ its best ``niche_size`` structures (one individual per structure), and fills up 
 log-error/ops). Parents come from binary-like tournaments on that ranking or, with probability
 ``niche_selection``, from a uniformly chosen op count (so larger programs, dominated while
 their constants are young, still have offspring). The result is the Pareto front of error vs
-ops (:meth:`EvolutionEngine.front`, verified by :meth:`EvolutionEngine.front_candidates`).
+ops (:meth:`EvolutionEngine.front`, handed to the workbench by :meth:`EvolutionEngine.finish`).
 
 Constant fitting is the hard part. From the inherited constants and from the best of 128
 log-uniform signed random draws (``restarts`` of them for unmutated copies, ``mutant_restarts``
@@ -50,7 +50,10 @@ Configuration (JSON-able): ``function`` ("2^x"), ``interval`` ([0, 1]), ``error`
 (children per task, 8), ``tournament`` (4), ``fma`` (false: ``+ - * /`` only),
 ``copy_fraction`` (0.5), ``niche_size`` (4), ``niche_selection`` (0.5), ``prune_fraction``
 (0.1: children that are the best program of an op count minus one operation), ``max_tasks`` (None:
-unbounded), and fitting options ``grid`` (1000), ``cma_grid`` (200), ``cma_popsize`` (24),
+unbounded; the workbench's runner gives its own task budget instead), ``in_flight`` (4: tasks
+asked ahead of their results; the search is reproducible for a given value, on any executor),
+``float32`` (false: also check the front exhaustively in float32 when verifying), and fitting
+options ``grid`` (1000), ``cma_grid`` (200), ``cma_popsize`` (24),
 ``cma_generations`` (250), ``restarts`` (12), ``mutant_restarts`` (4), ``cma_random``
 (false), ``polish`` (true).
 
@@ -58,7 +61,11 @@ Examples
 --------
 >>> engine = EvolutionEngine({"function": "2^x", "interval": [0, 1], "max_ops": 4,
 ...                           "batch": 4, "max_tasks": 3, "seed": 1})
->>> front = run_serial(engine)  # three tasks of four children: x + c is found first
+>>> from search.base import execute
+>>> while not engine.done():  # the runner's loop, serially: three tasks of four children
+...     for task in engine.ask(1):
+...         engine.tell(task, execute(task))
+>>> front = engine.front()  # x + c is found first
 >>> min(d["max_error"] for d in front) < 0.04, all(d["ops"] <= 4 for d in front)
 (True, True)
 """
@@ -73,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from search.base import Candidate, Task, register_engine, register_executor
+from search.base import Candidate, EngineBase, Task, register_engine, register_executor
 from solvers.errors import DivergenceError, EngineError, ParseError
 from solvers.programs import (
     Node,
@@ -82,7 +89,6 @@ from solvers.programs import (
     evaluate_batch_max_error,
     evaluate_jacobian,
     fit_grid,
-    measure_error,
     parse_target,
     program_from_dict,
 )
@@ -90,7 +96,6 @@ from solvers.programs import (
 __all__ = [
     "EvolutionEngine",
     "run_evolve_task",
-    "run_serial",
     "mutate",
     "fit_constants",
     "FitResult",
@@ -113,6 +118,8 @@ DEFAULTS: dict[str, Any] = {
     "fma": False,
     "copy_fraction": 0.5,
     "max_tasks": None,
+    "in_flight": 4,
+    "float32": False,
     "grid": 1000,
     "cma_grid": 200,
     "cma_popsize": 24,
@@ -148,12 +155,14 @@ def _validated(config: Mapping) -> dict:
         raise EngineError("evolve: error must be 'relative' or 'absolute'")
     for name in ("max_ops", "population", "batch", "tournament", "grid", "cma_grid",
                  "cma_popsize", "cma_generations", "restarts", "mutant_restarts",
-                 "niche_size", "seed"):
+                 "niche_size", "seed", "in_flight"):
         v = cfg[name]
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise EngineError(f"evolve option {name!r} must be a non-negative integer, not {v!r}")
     if cfg["max_ops"] < 1 or cfg["population"] < 4 or cfg["batch"] < 1 or cfg["grid"] < 16:
         raise EngineError("evolve: need max_ops >= 1, population >= 4, batch >= 1, grid >= 16")
+    if cfg["in_flight"] < 1:
+        raise EngineError("evolve: in_flight must be at least 1")
     if cfg["max_tasks"] is not None and (not isinstance(cfg["max_tasks"], int)
                                          or cfg["max_tasks"] < 0):
         raise EngineError("evolve option 'max_tasks' must be a non-negative integer or null")
@@ -946,7 +955,7 @@ def pareto_front(items: Sequence[dict]) -> list[dict]:
 
 
 @register_engine("evolve")
-class EvolutionEngine:
+class EvolutionEngine(EngineBase):
     """Driver of the evolutionary search (lives in the client process).
 
     ``ask(n)`` produces up to ``n`` tasks, each with ``batch`` children of tournament-selected
@@ -956,9 +965,13 @@ class EvolutionEngine:
     """
 
     name = "evolve"
+    ordered = True  # a task's children come from the population the earlier tasks left
 
     def __init__(self, config: Mapping):
         self.config = _validated(config)
+        # tasks asked ahead of the results: part of the configuration, so that a seed's run
+        # is the same on any executor and any number of workers
+        self.max_in_flight = self.config["in_flight"]
         self._asked = 0
         self._told = 0
         ident = Program.identity()
@@ -1092,33 +1105,32 @@ class EvolutionEngine:
         """Best program per op count found so far, Pareto-filtered (fit-grid errors)."""
         return pareto_front(list(self.archive.values()))
 
-    def front_candidates(self, dps: int = 50, grid: int = 20000) -> list[Candidate]:
-        """The Pareto front as candidates whose errors are re-measured in real arithmetic
-        (``dps``-digit reference, ``grid`` points plus local maximisation), Pareto-filtered
-        again on the verified errors. This is what a runner should record (the per-task
-        candidates are every fitted child, for :meth:`tell`)."""
+    def to_record(self, task: Task, result: list[Candidate]) -> list[Candidate]:
+        """Nothing per task: the fitted children only feed the population."""
+        return []
+
+    def finish(self) -> list[Candidate]:
+        """The Pareto front, as ``program`` candidates claiming their fitting-grid errors.
+
+        The workbench re-measures each program's error against a 50-digit reference before
+        it records it, and the verified error becomes the claim.
+        """
         cfg = self.config
         a, b = cfg["interval"]
-        rows = []
+        out = []
         for d in self.front():
             p = program_from_dict(d["program"])
-            m = measure_error(p, cfg["function"], (a, b), error=cfg["error"], dps=dps,
-                              grid=grid)
-            rows.append({"ops": p.cost, "max_error": m.max_error, "p": p, "m": m,
-                         "fit": d["max_error"]})
-        out = []
-        for r in pareto_front(rows):
-            p, m = r["p"], r["m"]
             out.append(Candidate(
                 kind="program",
                 key=p.key,
                 formula={"program": p.to_dict(), "ops": p.cost, "function": cfg["function"],
-                         "interval": [a, b], "error": cfg["error"]},
-                claim=(f"{cfg['function']} on [{a:g}, {b:g}] with max {cfg['error']} error "
-                       f"{m.max_error:.3g} in {p.cost} ops"),
-                evidence={"max_error": m.max_error, "argmax": m.argmax, "grid": m.grid,
-                          "dps": m.dps, "max_error_fit": r["fit"], "ops": p.cost,
-                          "text": p.to_text(), "verified": "dense grid + local maximisation"},
+                         "interval": [a, b], "error": cfg["error"], "float32": cfg["float32"],
+                "text": p.to_text(),
+                         "c_source": p.to_c(), "latex": p.latex()},
+                claim=(f"{cfg['function']} on [{a:g}, {b:g}]: max {cfg['error']} error "
+                       f"{d['max_error']:.3g} on the fitting grid in {p.cost} ops"),
+                evidence={"max_error_fit": d["max_error"], "ops": p.cost,
+                          "grid": cfg["grid"], "tasks": self._told},
             ))
         return out
 
@@ -1157,20 +1169,3 @@ def run_evolve_task(task: Task) -> list[Candidate]:
                       "text": prog.to_text()},
         ))
     return out
-
-
-def run_serial(engine: EvolutionEngine, seconds: float | None = None,
-               progress: Callable[[EvolutionEngine], None] | None = None) -> list[dict]:
-    """Drive the engine in this process, one task at a time in task order (reproducible),
-    until it is done or ``seconds`` have passed; returns :meth:`EvolutionEngine.front`."""
-    from search.base import execute
-
-    t0 = time.perf_counter()
-    while not engine.done():
-        if seconds is not None and time.perf_counter() - t0 >= seconds:
-            break
-        for task in engine.ask(1):
-            engine.tell(task, execute(task))
-        if progress:
-            progress(engine)
-    return engine.front()

@@ -26,7 +26,9 @@ optimum at degree ``d2`` if omitted), ``r_range`` (relative, [0.97, 1.03]), ``ra
 (R/r, [1.01, 1.3]), ``default_ratio`` (1.1), ``max_factors`` (2), ``evaluator`` (``"sdp"``,
 or ``"synthetic"``: a cheap deterministic stand-in used by tests), ``attempts`` (2: solves
 per evaluation, with larger margins after a failed exact check), ``keep_certificates``
-(true: verified certificates travel with the candidates, so the store can re-check them).
+(true: verified certificates travel with the candidates, so the store can re-check them),
+``in_flight`` (2: evaluations asked ahead of their results; the search is reproducible for a
+given value, on any executor).
 
 Examples
 --------
@@ -46,10 +48,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from search.base import Candidate, Task, register_engine, register_executor
+from search.base import Candidate, EngineBase, Task, register_engine, register_executor
 from solvers.errors import DiscoveryError, EngineError
+from solvers.keys import canonical_key
 
-__all__ = ["SDPGameEngine", "run_sdp_game_task", "GaussianProcess", "expected_improvement"]
+__all__ = ["SDPGameEngine", "run_sdp_game_task", "bound_key", "GaussianProcess",
+           "expected_improvement"]
 
 _DEFAULTS = {
     "dimension": 4,
@@ -67,6 +71,7 @@ _DEFAULTS = {
     "evaluator": "sdp",
     "attempts": 2,
     "keep_certificates": True,
+    "in_flight": 2,
 }
 
 
@@ -128,11 +133,13 @@ def _validated(config: Mapping) -> dict:
         raise EngineError(f"Unknown sdp_game option(s): {', '.join(sorted(unknown))}")
     cfg = dict(_DEFAULTS, **config)
     for key in ("dimension", "d2", "kmax", "m", "sos_degree", "evaluations", "seed",
-                "max_factors", "attempts"):
+                "max_factors", "attempts", "in_flight"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 0:
             raise EngineError(f"sdp_game option {key!r} must be a non-negative integer")
     if cfg["dimension"] < 2:
         raise EngineError("sdp_game needs dimension >= 2")
+    if cfg["in_flight"] < 1:
+        raise EngineError("sdp_game option 'in_flight' must be at least 1")
     if cfg["evaluator"] not in ("sdp", "synthetic"):
         raise EngineError("sdp_game evaluator must be 'sdp' or 'synthetic'")
     for key in ("r_range", "ratio_range"):
@@ -155,11 +162,13 @@ def _validated(config: Mapping) -> dict:
     return cfg
 
 
-def _default_radius(n: int, d2: int) -> float:
-    """The radius of the (sampled, float) LP optimum at degree ``d2``."""
+def _default_radius(n: int, d2: int, progress=None) -> float:
+    """The radius of the (sampled, float) LP optimum at degree ``d2`` (``progress``: the
+    callback of :func:`solvers.packing.sampled_lp.optimise_radius`)."""
     from solvers.packing.sampled_lp import optimise_radius
 
-    return math.sqrt(optimise_radius(n, d2, 2.0, 1.3 * n + 10).u0 / (2 * math.pi))
+    u0 = optimise_radius(n, d2, 2.0, 1.3 * n + 10, progress=progress).u0
+    return math.sqrt(u0 / (2 * math.pi))
 
 
 class _Node:
@@ -173,10 +182,11 @@ class _Node:
 
 
 @register_engine("sdp_game")
-class SDPGameEngine:
+class SDPGameEngine(EngineBase):
     """BO over (r, R) + MCTS over multiplier sets; see the module docstring."""
 
     name = "sdp_game"
+    ordered = True  # BO and MCTS choose the next formulation from the results so far
 
     def __init__(self, config: Mapping):
         from solvers.packing.three_point import (
@@ -187,6 +197,8 @@ class SDPGameEngine:
 
         self.config = _validated(config)
         cfg = self.config
+        # evaluations asked ahead of their results: part of the search, not of the executor
+        self.max_in_flight = cfg["in_flight"]
         self.rng = random.Random(cfg["seed"])
         self.r0 = float(cfg["r"]) if cfg["r"] else _default_radius(cfg["dimension"], cfg["d2"])
         probe = Formulation.from_radii(cfg["dimension"], cfg["d2"], cfg["kmax"], cfg["m"], 1.0,
@@ -352,13 +364,16 @@ class SDPGameEngine:
             "config": self.config,
             "r0": self.r0,
             "asked": self._asked,
+            "pending": {k: dict(v) for k, v in self.pending.items()},
             "rng": [version, list(internal), gauss],
             "history": [{**h, "mults": [list(mm) for mm in h["mults"]],
                          "path": [list(mm) for mm in h["path"]]} for h in self.history],
         }
 
     def restore(self, state: Mapping) -> None:
-        """Resume from :meth:`state` output (tasks in flight at the snapshot are asked again)."""
+        """Resume from :meth:`state` output, exactly: the tasks in flight at the snapshot
+        stay pending (the runner submits them again) and the search tree gets back the
+        nodes their asks expanded, in the order they were expanded."""
         self.r0 = float(state["r0"])
         self.history = []
         self.root = _Node(self.default)
@@ -367,13 +382,43 @@ class SDPGameEngine:
                      "path": [tuple(mm) for mm in h["path"]]}
             self.history.append(entry)
             self._credit(entry)
-        self._asked = len(self.history)
+        self.pending = {k: dict(v) for k, v in state.get("pending", {}).items()}
+        for p in sorted(self.pending.values(), key=lambda p: p["i"]):
+            node = self.root
+            for mm in p.get("path", []):
+                m = tuple(mm)
+                if m not in node.children:
+                    node.children[m] = _Node(tuple(sorted(node.mults + (m,))))
+                node = node.children[m]
+        self._asked = int(state.get("asked", len(self.history)))
         version, internal, gauss = state["rng"]
         self.rng.setstate((version, tuple(internal), gauss))
-        self.pending = {}
 
 
 # --------------------------------------------------------------------------- executor
+
+
+def bound_key(formulation: Mapping, bound: str | None) -> str:
+    """The conjecture key of a three-point bound: the formulation AND its certified bound.
+
+    The rounded certificate of one formulation can differ between solver runs (another
+    machine, another thread count), and with it the bound it proves. The key covers
+    everything that determines the bound, so one key always means one result: a second
+    certified value of the same formulation is a second conjecture, each proven by its own
+    certificate, and an uncertified evaluation (``bound`` None) is a third.
+
+    Examples
+    --------
+    >>> f = {"dimension": 4, "d2": 19, "kmax": 6, "m": 1, "sos_degree": 6, "u0": 1.0,
+    ...      "s": 1.2, "multipliers": [[0]]}
+    >>> bound_key(f, "0.6477483536") == bound_key(dict(f), "0.6477483536")
+    True
+    >>> bound_key(f, "0.6477483536") == bound_key(f, "0.6477483618")
+    False
+    """
+    fields = {k: formulation[k] for k in (
+        "dimension", "d2", "kmax", "m", "sos_degree", "u0", "s", "multipliers")}
+    return canonical_key("packing-3pt", {**fields, "bound": bound})
 
 
 def _synthetic(n: int, r: float, R: float, mults: tuple) -> float:
@@ -387,7 +432,6 @@ def _synthetic(n: int, r: float, R: float, mults: tuple) -> float:
 @register_executor("sdp_game")
 def run_sdp_game_task(task: Task) -> list[Candidate]:
     """Evaluate one formulation (solve the SDP, verify exactly) and report it as a candidate."""
-    from solvers.keys import canonical_key
     from solvers.packing.three_point import Formulation, three_point_bound
 
     p = task.payload
@@ -396,8 +440,6 @@ def run_sdp_game_task(task: Task) -> list[Candidate]:
     form = Formulation.from_radii(n, int(p["d2"]), int(p["kmax"]), int(p["m"]), float(p["r"]),
                                   float(p["R"]), mults, int(p.get("sos_degree", 0)))
     data = form.describe()
-    key = canonical_key("packing-3pt", {k: data[k] for k in (
-        "dimension", "d2", "kmax", "m", "sos_degree", "u0", "s", "multipliers")})
     certificate = None
     if p.get("evaluator") == "synthetic":
         value = numeric = _synthetic(n, form.r, form.R, form.multipliers)
@@ -409,6 +451,7 @@ def run_sdp_game_task(task: Task) -> list[Candidate]:
         value = float(res.bound) if res.verified else None
         status = res.status if res.verified else "; ".join(res.failures) or res.status
         seconds, certificate = res.seconds, res.certificate
+    key = bound_key(data, bound_text if verified else None)
     relations = ()
     inc = p.get("incumbent")
     if inc and value is not None and inc.get("bound") is not None and value < inc["bound"]:

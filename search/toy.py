@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from search.base import Candidate, Task, register_engine, register_executor
+from search.base import Candidate, EngineBase, Task, register_engine, register_executor
 from solvers.errors import EngineError
 from solvers.keys import canonical_key
 
@@ -65,8 +65,13 @@ def engine_task(i: int, config: Mapping) -> Task:
 
 
 @register_engine("toy")
-class ToyEngine:
-    """Hands out ``tasks`` tasks in order; ignores ``tell`` except for counting."""
+class ToyEngine(EngineBase):
+    """Hands out ``tasks`` tasks in order; ignores ``tell`` except for counting.
+
+    The smallest real engine: ``ask``, ``done`` and ``total``, with every other hook
+    inherited from :class:`~search.base.EngineBase` (an enumeration: results are told as
+    they arrive, a resumed run skips finished keys).
+    """
 
     name = "toy"
 

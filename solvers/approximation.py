@@ -659,13 +659,17 @@ TIERS = {
 
 def baseline_tiers(target: str | Target, interval: tuple[Any, Any], error: str = "relative",
                    max_ops: int = 12, tiers: str = "ABC", max_squarings: int = 4,
-                   dps: int = 40, progress: Callable[[str], None] | None = None
+                   dps: int = 40, *, progress: Callable[..., None] | None = None
                    ) -> list[Baseline]:
     """The best classical baseline of each tier at each operation count up to ``max_ops``.
 
     Minimax approximations (Remez) of every type whose cost fits are computed; within a tier
     only the Pareto-optimal ones (lower error than every cheaper one) are returned, sorted by
     tier then ops. Types that fail to converge are skipped.
+
+    ``progress``, if given, is called before each Remez fit as
+    ``progress(stage, done=fits_done, total=fits_planned, detail=...)`` (``stage`` names the
+    tier); it does not change the result.
 
     Examples
     --------
@@ -678,8 +682,9 @@ def baseline_tiers(target: str | Target, interval: tuple[Any, Any], error: str =
 
     def get(n: int, m: int, k: int) -> Approximation | None:
         if (n, m, k) not in cache:
-            if progress:
-                progress(f"remez ({n}, {m}) squarings={k}")
+            if progress is not None:
+                progress(f"tier {tier_now[0]}: {TIERS[tier_now[0]]}", done=len(cache),
+                         total=len(planned), detail=f"Remez ({n}, {m}), {k} squarings")
             try:
                 cache[n, m, k] = remez(t, interval, n, m, error, k, dps=dps, tol=1e-6)
             except (DivergenceError, ZeroDivisionError, EngineError):
@@ -687,11 +692,22 @@ def baseline_tiers(target: str | Target, interval: tuple[Any, Any], error: str =
         return cache[n, m, k]
 
     found: list[Baseline] = []
+    plan: list[tuple[str, str, int, int, int]] = []
+    planned: set[tuple[int, int, int]] = set()  # the distinct Remez fits (for progress)
+    tier_now = ["A"]
+
+    def fits(form: str, n: int, m: int, k: int) -> bool:
+        ops = (horner_ops(n, m) if form == "horner" else cf_ops(n, m)) + k
+        return 1 <= ops <= max_ops
 
     def consider(tier: str, form: str, n: int, m: int, k: int) -> None:
+        if fits(form, n, m, k):
+            plan.append((tier, form, n, m, k))
+            planned.add((n, m, k))
+
+    def run(tier: str, form: str, n: int, m: int, k: int) -> None:
         ops = (horner_ops(n, m) if form == "horner" else cf_ops(n, m)) + k
-        if ops > max_ops or ops < 1:
-            return
+        tier_now[0] = tier
         a = get(n, m, k)
         if a is None:
             return
@@ -721,6 +737,8 @@ def baseline_tiers(target: str | Target, interval: tuple[Any, Any], error: str =
                         consider("C", "horner", n, 0, k)
         else:
             raise ValueError(f"unknown tier {tier!r}; use A, B, C")
+    for step in plan:
+        run(*step)
     out = []
     for tier in tiers:
         rows = sorted((r for r in found if r.tier == tier), key=lambda r: (r.ops, r.max_error))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,11 +230,16 @@ def program_float32(program: Program, xs: np.ndarray) -> np.ndarray:
 
 
 def exhaustive_ulp(program: Program, target: str | Target, interval: tuple[float, float],
-                   chunk: int = 1 << 16) -> UlpReport:
+                   chunk: int = 1 << 16, *,
+                   progress: Callable[..., None] | None = None) -> UlpReport:
     """Maximum float32 ULP error of ``program`` over every float32 input of ``[a, b)``.
 
     Parallel over chunks of ``chunk`` consecutive bit patterns (numba ``prange``; set
     ``NUMBA_NUM_THREADS`` to limit the threads). ``[0, 1)`` has 1,065,353,216 inputs.
+
+    ``progress``, if given, is called as ``progress(stage, done=inputs_checked,
+    total=inputs)`` before every block of ``256 * chunk`` inputs (and once before the
+    50-digit recheck); the result does not depend on it.
 
     Examples
     --------
@@ -248,17 +253,29 @@ def exhaustive_ulp(program: Program, target: str | Target, interval: tuple[float
     code, consts = program.compiled
     t0 = time.perf_counter()
     best, best_x, over, points = -1.0, math.nan, 0, 0
-    for start, stop, negative in float32_ranges(a, b):
-        worst, where, cnt = _scan(code, consts, t.code, t.consts64, start, stop, negative,
-                                  int(chunk))
-        points += stop - start
-        over += int(cnt.sum())
-        k = int(np.argmax(worst))
-        if worst[k] > best:
-            best = float(worst[k])
-            v = float(np.array([where[k]], dtype=np.uint32).view(np.float32)[0])
-            best_x = -v if negative else v
+    ranges = float32_ranges(a, b)
+    total = sum(stop - start for start, stop, _ in ranges)
+    # blocks of whole chunks (the same chunks as one scan of the range: the same result),
+    # large enough to keep every thread busy
+    block = int(chunk) * 256
+    stage = f"checking every float32 input of [{a:g}, {b:g})"
+    for start, stop, negative in ranges:
+        for lo in range(start, stop, block):
+            if progress is not None:
+                progress(stage, done=points, total=total)
+            hi = min(lo + block, stop)
+            worst, where, cnt = _scan(code, consts, t.code, t.consts64, lo, hi, negative,
+                                      int(chunk))
+            points += hi - lo
+            over += int(cnt.sum())
+            k = int(np.argmax(worst))
+            if worst[k] > best:
+                best = float(worst[k])
+                v = float(np.array([where[k]], dtype=np.uint32).view(np.float32)[0])
+                best_x = -v if negative else v
     seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress("re-measuring the worst input against a 50-digit reference")
     exact = _exact_ulp(program, t, best_x) if math.isfinite(best_x) else math.nan
     return UlpReport(best, best_x, exact, points, over, seconds, program.uses_fma)
 
@@ -338,11 +355,14 @@ def _neighbours(v: float, k: int) -> list[float]:
 
 def fit_float32_polynomial(target: str | Target, interval: tuple[float, float], degree: int,
                            fma: bool = True, sample: int = 1 << 20, rounds: int = 3,
-                           seed: int = 0) -> tuple[Program, float]:
+                           seed: int = 0, *, progress: Callable[..., None] | None = None
+                           ) -> tuple[Program, float]:
     """float32 coefficients of a degree-``degree`` polynomial for float32 Horner evaluation.
 
     Returns the program and the largest ULP error on the random float32 sample (``sample``
     points, uniform in x) used for the local search; check it with :func:`exhaustive_ulp`.
+    ``progress``, if given, is called as ``progress(stage, done=..., total=...)`` per
+    coefficient rounded and per local-search round (the result does not depend on it).
 
     Examples
     --------
@@ -361,6 +381,8 @@ def fit_float32_polynomial(target: str | Target, interval: tuple[float, float], 
     V = np.vander(xg, degree + 1, increasing=True)
     fixed: list[float] = []
     for k in range(degree + 1):
+        if progress is not None:
+            progress("fitting float32 coefficients", done=k, total=degree + 1)
         resid = fg - (V[:, :k] @ np.array(fixed) if fixed else 0.0)
         c = _lawson(V[:, k:], resid, wg)
         best = None
@@ -383,7 +405,10 @@ def fit_float32_polynomial(target: str | Target, interval: tuple[float, float], 
         return float(np.max(ulp_errors(horner_float32(cs, fma), t, xs32)))
 
     cur = score(coeffs)
-    for _ in range(rounds):
+    for rnd in range(rounds):
+        if progress is not None:
+            progress("local search on a float32 sample", done=rnd, total=rounds,
+                     detail=f"max {cur:.4g} ULP on {xs32.size} inputs")
         improved = False
         for i in range(degree + 1):
             for o in _neighbours(coeffs[i], 2)[1:]:

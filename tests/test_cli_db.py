@@ -418,15 +418,17 @@ def test_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path):
     assert data["runs"][0]["tasks"] == 40 - done
 
 
-def test_run_engine_command_drives_one_engine_for_search_commands(tmp_path):
-    from discovery.commands.run import run_engine_command
+def test_search_session_drives_one_engine_for_search_commands(tmp_path):
+    from discovery.commands._search import SearchOptions, search_session
+    from discovery.commands.run import print_result
 
     search = typer.Typer()
 
     @search.command()
     def toy(tasks: int = 3, db: Path = tmp_path / "s.db"):
-        run_engine_command("toy", {"tasks": tasks}, db=db, executor="serial", verify=False,
-                           quiet=True, json_=True)
+        opts = SearchOptions(db=db, executor="serial", verify=False, quiet=True, json=True)
+        with search_session("toy", {"tasks": tasks}, opts) as (result, store):
+            print_result(result, json_=True, store=store)
 
     @search.command()
     def other():

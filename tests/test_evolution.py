@@ -21,7 +21,6 @@ from search.evolution import (
     mutate,
     nondominated_ranks,
     pareto_front,
-    run_serial,
 )
 from solvers.errors import EngineError
 from solvers.programs import Program, measure_error, program_from_dict
@@ -212,6 +211,14 @@ SMALL = {"function": "2^x", "interval": [0, 1], "max_ops": 4, "batch": 4, "seed"
          "max_tasks": 6, "cma_generations": 60, "restarts": 0}
 
 
+def run_serial(engine: EvolutionEngine) -> list[dict]:
+    """Drive the engine in task order in this process (the runner's serial order)."""
+    while not engine.done():
+        for task in engine.ask(1):
+            engine.tell(task, execute(task))
+    return engine.front()
+
+
 def test_engine_is_registered_and_validates_its_configuration():
     eng = make_engine("evolve", SMALL)
     assert isinstance(eng, EvolutionEngine)
@@ -341,14 +348,22 @@ def test_cli_check_float32_json(cli):
     assert checks[0]["points"] == 2**23
 
 
-def test_front_candidates_carry_verified_errors():
+def test_the_front_is_verified_against_a_50_digit_reference():
+    from discovery.verifiers import verify_candidate, verify_program
+
     eng = EvolutionEngine(SMALL)
     run_serial(eng)
-    cands = eng.front_candidates(grid=2000)
+    cands = eng.finish()
     assert cands and all(c.kind == "program" for c in cands)
+    assert [c.formula["ops"] for c in cands] == [d["ops"] for d in eng.front()]
     for c in cands:
         p = program_from_dict(c.formula["program"])
         m = measure_error(p, "2^x", (0, 1), grid=2000)
-        assert c.evidence["max_error"] == m.max_error
+        ev = verify_program(c, grid=2000)
+        assert ev["verdict"] == "verified" and ev["max_error"] == m.max_error
         # the fit grid's maximum can only be below the dense one (plus float64 rounding)
         assert c.evidence["max_error_fit"] <= m.max_error * (1 + 1e-9) + 1e-15
+        # the claim states the verified error, rounded up
+        bound = float(ev["verified_claim"].split("<=")[1].split()[0])
+        assert m.max_error <= bound <= m.max_error * 1.01
+    assert verify_candidate(cands[0], digits=100)["dps"] == 50

@@ -14,7 +14,7 @@ from discovery.commands.packing import (
     packing_app,
     parse_dimensions,
     parse_multipliers,
-    run_sdp_game,
+    sdp_game_summary,
 )
 from search.base import execute, make_engine
 from search.sdp_game import GaussianProcess, expected_improvement
@@ -37,6 +37,17 @@ def test_gaussian_process_interpolates_and_expected_improvement_prefers_promisin
 
 
 # --------------------------------------------------------------------- the SDP game
+
+
+def run_sdp_game(cfg: dict) -> dict:
+    """The SDP game through the runner (serially, into a throw-away store), summarised."""
+    from discovery.runner import Runner
+    from discovery.store import Store
+    from search.sdp_game import SDPGameEngine
+
+    with Store(":memory:") as store:
+        summary = Runner(store, SDPGameEngine(cfg), "serial", progress="quiet").run()
+        return sdp_game_summary(store, summary.run_id)
 
 
 def test_sdp_game_is_reproducible_from_its_seed_and_improves_on_the_default():
@@ -175,7 +186,7 @@ def test_cli_sdp_game_synthetic_json_and_plot(tmp_path):
 
 def test_bound_candidates_are_re_verified_from_their_certificate():
     from discovery.commands.packing import DATA_DIR
-    from discovery.verify import verify_candidate
+    from discovery.verifiers import verify_candidate
     from search.base import Candidate
 
     cert = json.loads((DATA_DIR / "three_point" / "n04.json").read_text())

@@ -14,7 +14,7 @@ from discovery.executors import SerialExecutor, make_executor
 from discovery.progress import PlainProgress
 from discovery.runner import Runner, RunSummary
 from discovery.store import Store
-from search.base import Candidate, Task, register_executor
+from search.base import Candidate, EngineBase, Task, register_executor
 from search.toy import ToyEngine
 from solvers.errors import DiscoveryError, EngineError
 
@@ -108,10 +108,13 @@ def test_resume_after_a_task_budget_equals_an_uninterrupted_run(tmp_path):
         first = run_toy(s, max_tasks=4)
         assert (first.status, first.tasks) == ("budget", 4)
         assert s.runs()[0].status == "budget"
-        second = run_toy(s, max_tasks=3)
-        assert (second.tasks, second.skipped) == (3, 4)
-        third = run_toy(s)
-        assert (third.status, third.tasks, third.skipped) == ("finished", 3, 7)
+        second = run_toy(s, max_tasks=4)  # the budget counts every session: nothing left
+        assert (second.status, second.tasks, second.tasks_total) == ("budget", 0, 4)
+        third = run_toy(s, max_tasks=7)
+        assert (third.tasks, third.skipped, third.tasks_total) == (3, 4, 7)
+        fourth = run_toy(s)
+        assert (fourth.status, fourth.tasks, fourth.skipped) == ("finished", 3, 7)
+        assert fourth.tasks_total == 10
         assert snapshot(s) == expected
         assert len(s.runs()) == 1
 
@@ -223,10 +226,11 @@ def _collatz_task(task: Task) -> list[Candidate]:
     return [Candidate("step", f"collatz:{v}", {"v": v}, f"next = {nxt}", None, {"next": nxt})]
 
 
-class CollatzEngine:
+class CollatzEngine(EngineBase):
     """The Collatz trajectory of 27, one step per task: each task depends on the last result."""
 
     name = "collatz-test"
+    ordered = True
 
     def __init__(self, steps):
         self.config = {"steps": steps}
@@ -252,15 +256,16 @@ class CollatzEngine:
 
     def restore(self, state):
         self.restored = state
+        self.values = list(state["values"])
 
 
-def test_resume_replays_tell_for_sequential_engines(store):
+def test_a_sequential_engine_resumes_from_its_state(store):
     first = CollatzEngine(20)
     Runner(store, first, "serial", verify=False, progress="quiet", max_tasks=8).run()
     assert first.values[:4] == [27, 82, 41, 124]
     second = CollatzEngine(20)
     summary = Runner(store, second, "serial", verify=False, progress="quiet").run()
-    assert (summary.skipped, summary.tasks) == (8, 12)
+    assert (summary.skipped, summary.tasks, summary.tasks_total) == (0, 12, 20)
     assert second.restored == {"values": first.values}
     assert second.values[:21] == [27, 82, 41, 124, 62, 31, 94, 47, 142, 71, 214, 107, 322, 161,
                                   484, 242, 121, 364, 182, 91, 274]
@@ -355,11 +360,11 @@ def test_every_executor_finds_the_same_conjectures(tmp_path, executor, engine_na
 
 
 def test_the_workbench_verifier_checks_toy_candidates():
-    verify = pytest.importorskip("discovery.verify")
+    from discovery.verifiers import verify_candidate
     from search.toy import engine_task, run_toy_task
 
     cands = run_toy_task(engine_task(3, {"per_task": 2}))  # m = 3, 4: one true, one false
-    verdicts = [verify.verify_candidate(c, digits=30).verdict for c in cands]
+    verdicts = [verify_candidate(c, digits=30).verdict for c in cands]
     assert [c.claim for c in cands] == ["(1+sqrt(9))/2", "(2+sqrt(12))/3"]  # 2, and not 2.15
     assert verdicts == ["verified", "refuted"]
 

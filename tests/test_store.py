@@ -293,7 +293,8 @@ def test_store_is_wal_with_application_id_and_schema_table(tmp_path):
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA application_id").fetchone()[0] == store_module.APPLICATION_ID
-        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+        version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        assert version == store_module.SCHEMA_VERSION
     finally:
         conn.close()
 
@@ -378,11 +379,12 @@ def test_forward_migration_upgrades_an_older_store_and_keeps_its_data(tmp_path, 
     path = tmp_path / "old.db"
     with Store(path) as s:
         s.record(APERY, ev("verified", 100))
-    v2 = ("ALTER TABLE conjectures ADD COLUMN note TEXT",)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_module._MIGRATIONS, 2, v2)
+    newer = SCHEMA_VERSION + 1
+    note = ("ALTER TABLE conjectures ADD COLUMN note TEXT",)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", newer)
+    monkeypatch.setitem(store_module._MIGRATIONS, newer, note)
     with Store(path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == newer
         assert s.get(APERY.key).digits == 100
         assert "note" in [r[1] for r in s._read("PRAGMA table_info(conjectures)")]
 

@@ -9,7 +9,8 @@ import mpmath
 import pytest
 from conftest import load_pcf_rows
 
-from discovery.verify import verify, verify_candidate
+from discovery.verifiers import verify_candidate
+from discovery.verify import verify
 from search.base import Candidate
 from solvers.continued_fractions import PCF
 
@@ -71,7 +72,7 @@ def test_verify_candidate_dispatches_on_pcf_coefficients():
     pcf = PCF("2n+1", "n^2")
     cand = Candidate(kind="pcf", key=pcf.key, formula=pcf.to_dict(), claim="4/pi")
     assert verify_candidate(cand, digits=50).verdict == "verified"
-    odd = Candidate(kind="program", key="program:x", formula={"ops": []}, claim="exp(x)")
+    odd = Candidate(kind="poem", key="poem:x", formula={"ops": []}, claim="exp(x)")
     ev = verify_candidate(odd, digits=50)
     assert ev.verdict == "inconclusive" and "no verifier" in ev.note
 

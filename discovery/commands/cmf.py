@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
+from discovery.commands._search import OPTIONS, SearchOptions, search_session
+from discovery.commands.run import print_result
 
 __all__ = ["cmf_app", "cmf_search_command", "check_fields", "walk_report", "parse_vector",
            "parse_starts"]
@@ -270,18 +272,19 @@ def cmf_search_command(
     no_link: bool = typer.Option(False, "--no-link", help="skip the coboundary (equivalence) pass"),
     link_store: bool = typer.Option(False, "--link-store",
                                     help="also link to PCFs already in the store"),
-    db: Path = typer.Option(Path("conjectures.db"), "--db", help="SQLite store"),
-    run_name: str | None = typer.Option(None, "--name", help="run name (same name resumes)"),
-    executor: str = typer.Option("local", "--executor", help="serial | local | dask"),
-    workers: int | None = typer.Option(None, "--workers", min=1),
-    hours: float | None = typer.Option(None, "--hours", help="time budget"),
-    no_verify: bool = typer.Option(False, "--no-verify", help="record candidates unverified"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
-    json_: bool = JSON,
+    db: Path = OPTIONS["db"],
+    no_store: bool = OPTIONS["no_store"],
+    run_name: str | None = OPTIONS["name"],
+    executor: str = OPTIONS["executor"],
+    workers: int | None = OPTIONS["workers"],
+    scheduler: str | None = OPTIONS["scheduler"],
+    hours: float | None = OPTIONS["hours"],
+    max_tasks: int | None = OPTIONS["max_tasks"],
+    no_verify: bool = OPTIONS["no_verify"],
+    quiet: bool = OPTIONS["quiet"],
+    json_: bool = OPTIONS["json"],
 ) -> None:
     """Search the trajectories of a CMF: walks, PCFs, relations and equivalences, recorded."""
-    from discovery.commands.run import run_engine_command
-
     with user_errors():
         config: dict[str, Any] = {
             "cmf": cmf,
@@ -292,15 +295,13 @@ def cmf_search_command(
             "negative": negative,
             "link": not no_link,
         }
-        if link_store and db.exists():
+        if link_store and not no_store and db.exists():
             config["known_pcfs"] = _store_pcfs(db, cmf)
-        from search.cmf import CMFEngine
-
-        CMFEngine(config)  # validate now: bad options exit 2 before a run is created
-    run_engine_command(
-        "cmf", config, db=db, run_name=run_name or f"cmf-{cmf}", executor=executor,
-        workers=workers, hours=hours, verify=not no_verify, quiet=quiet, json_=json_,
-    )
+    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or f"cmf-{cmf}",
+                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
+                         max_tasks=max_tasks, verify=not no_verify, quiet=quiet, json=json_)
+    with search_session("cmf", config, opts) as (result, store):
+        print_result(result, json_=json_, store=store)
 
 
 def _store_pcfs(db: Path, name: str) -> list[dict]:

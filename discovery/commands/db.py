@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
-from discovery.store import DEFAULT_DB, STATUSES, ConjectureRecord, Store
+from discovery.store import DEFAULT_DB, STATUSES, ConjectureRecord, RunRecord, Store
+from solvers.errors import StoreError
 
 __all__ = ["db_app", "main"]
 
@@ -41,14 +42,67 @@ def _summary(rec: ConjectureRecord) -> dict:
     return d
 
 
+def _found_by_runs(store: Store, rec: ConjectureRecord) -> list[RunRecord]:
+    """The runs that found a conjecture (its ``found-by`` relations to ``run:<id>``)."""
+    runs = []
+    for r in store.relations(src=rec.key, type="found-by"):
+        prefix, _, number = r.dst.partition(":")
+        if prefix != "run" or not number.isdigit():
+            continue
+        try:
+            runs.append(store.run(int(number)))
+        except StoreError:  # a dangling edge: nothing to show
+            continue
+    return runs
+
+
+def _session_for(run: RunRecord, rec: ConjectureRecord) -> dict | None:
+    """The session of ``run`` that first found ``rec`` (else the latest one)."""
+    sessions = [s for s in run.provenance if isinstance(s, dict)]
+    if not sessions:
+        return None
+    whens = [str(e.get("when")) for e in rec.evidence if e.get("run") == run.id and e.get("when")]
+    if whens:
+        first = min(whens)
+        before = [s for s in sessions if str(s.get("started", "")) <= first]
+        if before:
+            return before[-1]
+    return sessions[-1]
+
+
+def _provenance_text(session: dict | None, sessions: int) -> str:
+    """``started 2026-01-02 03:04:05 UTC, package 0.1.0, git abc1234, ...`` (one line)."""
+    if session is None:
+        return "no provenance recorded"
+    parts = []
+    started = session.get("started")
+    if isinstance(started, str) and started:
+        parts.append(f"started {started[:19].replace('T', ' ')} UTC")
+    for key in ("package", "git", "python", "host"):
+        value = session.get(key)
+        if value is None:
+            continue
+        if key == "git" and isinstance(value, str):
+            commit, dirty, _ = value.partition("-dirty")
+            value = commit[:7] + dirty
+        parts.append(f"{key} {value}")
+    if session.get("command"):
+        parts.append(f'command "{_short(str(session["command"]), 80)}"')
+    if "seed" in session and session["seed"] is not None:
+        parts.append(f"seed {session['seed']}")
+    if sessions > 1:
+        parts.append(f"{sessions} sessions")
+    return ", ".join(parts) or "no provenance recorded"
+
+
 @db_app.command("stats")
 def stats(db: Path = DB, json_: bool = JSON) -> None:
     """Counts of conjectures by status, kind and constant; relations; runs."""
     with user_errors(), _open(db) as store:
-        s = store.stats()
-        runs = [r.to_dict() for r in store.runs()]
+        s = store.stats()  # counts only: no finished task keys, no engine state
+    runs = s["run_list"]
     if json_:
-        emit_json({**s, "run_list": runs})
+        emit_json(s)
         return
     console = Console(markup=False)
     console.print(f"{s['path']}: {s['conjectures']} conjectures, "
@@ -111,8 +165,10 @@ def show(
         rec = store.get(id_or_key)
         out_rel = [r.to_dict() for r in store.relations(src=rec.key)]
         in_rel = [r.to_dict() for r in store.relations(dst=rec.key)]
+        runs = _found_by_runs(store, rec)
     if json_:
-        emit_json({**rec.to_dict(), "relations": out_rel, "related_from": in_rel})
+        emit_json({**rec.to_dict(), "relations": out_rel, "related_from": in_rel,
+                   "runs": [run.to_dict() for run in runs]})
         return
     console = Console(markup=False)
     console.print(f"#{rec.id} {rec.key} [{rec.status}]")
@@ -120,6 +176,10 @@ def show(
     console.print(f"  constant {rec.constant or '-'}, best digits "
                   f"{'-' if rec.digits is None else rec.digits}, found {rec.times_found}x by "
                   f"{rec.engine or '-'}, first {rec.first_seen}, last {rec.last_seen}")
+    for run in runs:
+        text = _provenance_text(_session_for(run, rec), len(run.provenance))
+        console.print(f"  found by run #{run.id} {run.name}/{run.engine} ({text})",
+                      soft_wrap=True)
     table = Table(title="evidence")
     for col in ("when", "verdict", "digits", "depth", "seconds", "engine", "run"):
         table.add_column(col)
@@ -225,7 +285,9 @@ def export(
 
 def main() -> None:
     """``python -m discovery.commands.db ...`` (the same commands as ``discovery db``)."""
-    db_app(prog_name="discovery db")
+    from discovery.commands._common import cli_main
+
+    cli_main(db_app, prog_name="discovery db")
 
 
 if __name__ == "__main__":

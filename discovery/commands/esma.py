@@ -2,15 +2,15 @@
 
 Wired into the ``search`` group with ``search_app.command("esma")(esma_command)``.
 
-Without ``--db`` the engine runs serially in this process and every approved result is then
-verified independently (:func:`discovery.verify.verify`: exact convergents to a depth chosen
-from the measured rate, against the LHS evaluated by the safe parser). With ``--db`` the
-search goes through the runner into the conjecture store instead (resumable, parallel).
+The search goes through the runner like every other engine: tasks (chunks of left-hand
+sides, each with every sign period) run on the executor, every approved pattern is verified
+independently (:mod:`discovery.verifiers`: exact convergents of the regenerated continued
+fraction against the left-hand side evaluated at higher precision) and recorded in the store
+(``--db``; ``--no-store`` for a dry run). Running the same search again resumes it.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,89 +19,57 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
+from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
 
-__all__ = ["esma_command", "run_esma"]
-
-JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+__all__ = ["esma_command", "esma_rows"]
 
 
-def run_esma(config: dict, verify_digits: int | None = None) -> dict:
-    """Run an ESMA search serially, verify every approved result, and summarise.
+def esma_rows(store: Any, run_id: int) -> list[dict]:
+    """One row per pattern the run recorded: the pattern, its verification and its PCF.
 
-    Parameters
-    ----------
-    config : dict
-        The engine configuration (see :class:`search.esma.EsmaConfig`).
-    verify_digits : int, optional
-        Digits asked of the independent verification (default: the approval digits).
-
-    Returns
-    -------
-    dict
-        JSON-able: ``constant``, ``config``, ``space`` (sizes), ``results`` (one per approved
-        pattern, with ``lhs``, ``signs``, ``recurrence``, ``first_terms``, ``digits``,
-        ``digits_per_term``, ... and the verification ``verdict``), ``groups``, ``seconds``.
+    The verdict and digits are the store's (the independent verification); the shape of the
+    pattern (preamble, period, Berlekamp–Massey order, rates) is what the engine saw.
     """
-    from discovery.verify import verify
-    from search.base import execute
-    from search.esma import EsmaEngine
     from solvers.continued_fractions import PCF
     from solvers.signed_cf import SignedCFPattern
 
-    t0 = time.perf_counter()
-    engine = EsmaEngine(config)
-    cfg = engine.config
-    while not engine.done():
-        for task in engine.ask(4):
-            engine.tell(task, execute(task))
-    search_seconds = time.perf_counter() - t0
-    digits = verify_digits or cfg.approve_digits
-    group_index = {g: i for i, g in enumerate(engine.groups())}
-    results = []
-    for c in engine.results:
-        pattern = SignedCFPattern.from_dict(c.formula)
-        ev = verify(pattern, c.claim, digits)
-        f, e = c.formula, c.evidence
+    rows = []
+    for rec in conjectures_of(store, run_id, kind="esma"):
+        f = rec.formula
+        e = next((ev.get("search", {}) for ev in reversed(rec.evidence)
+                  if ev.get("run") == run_id), rec.evidence[-1].get("search", {}))
+        pattern = SignedCFPattern.from_dict(f)
         row: dict[str, Any] = {
-            "lhs": c.claim,
-            "value": e["value"],
+            "id": rec.id,
+            "key": rec.key,
+            "lhs": rec.claim,
+            "value": e.get("value"),
             "signs": f["signs"],
             "recurrence": f["recurrence"],
             "first_terms": f["first_terms"],
             "terms": list(pattern.terms(max(12, len(f["first_terms"])))),
-            "pattern": e["pattern"],
-            "period": e["period"],
-            "preamble": e["preamble"],
-            "digits": ev.digits,
-            "verdict": ev.verdict,
-            "search_digits": e["search_digits"],
-            "approval_digits": e["digits"],
-            "digits_per_term": e["digits_per_term"],
-            "constant_digits_per_term": e["constant_digits_per_term"],
-            "bm_order": e["bm_order"],
-            "key": c.key,
-            "group": group_index.get(e["group"], -1),
+            "pattern": e.get("pattern"),
+            "period": e.get("period", 1),
+            "preamble": e.get("preamble"),
+            "digits": rec.digits or 0,
+            "verdict": rec.status,
+            "search_digits": e.get("search_digits"),
+            "approval_digits": e.get("digits"),
+            "digits_per_term": e.get("digits_per_term"),
+            "constant_digits_per_term": e.get("constant_digits_per_term"),
+            "bm_order": e.get("bm_order"),
+            "group_key": e.get("group", rec.key),
         }
         if "pcf" in f:
             pcf = PCF.from_dict(f["pcf"])
             row["pcf"] = {"a": pcf.a_text, "b": pcf.b_text, "key": pcf.key}
-            row["mobius"] = f["mobius"]
-        results.append(row)
-    results.sort(key=lambda r: (r["group"], -(r["digits_per_term"] or 0)))
-    return {
-        "constant": cfg.constant,
-        "config": cfg.to_dict(),
-        "space": {
-            "lhs": len(engine.lhs),
-            "sign_periods": [list(s) for s in engine.sign_periods],
-            "expansions": len(engine.lhs) * len(engine.sign_periods),
-        },
-        "results": results,
-        "groups": len(group_index),
-        "verified": sum(r["verdict"] == "verified" for r in results),
-        "search_seconds": round(search_seconds, 3),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+            row["mobius"] = f.get("mobius")
+        rows.append(row)
+    groups = {g: i for i, g in enumerate(dict.fromkeys(r["group_key"] for r in rows))}
+    for r in rows:
+        r["group"] = groups[r.pop("group_key")]
+    rows.sort(key=lambda r: (r["group"], -(r["digits_per_term"] or 0)))
+    return rows
 
 
 def esma_command(
@@ -115,32 +83,47 @@ def esma_command(
     approve_digits: int = typer.Option(100, "--digits", min=10, max=100_000),
     prime: int = typer.Option(199, "--prime", help="modulus of the fast Berlekamp–Massey pass"),
     dps: int = typer.Option(0, "--dps", min=0, help="digits of K's enclosure (0: 5 x depth)"),
-    db: Path | None = typer.Option(
-        None, "--db", help="run through the runner into this conjecture store instead"
-    ),
-    json_: bool = JSON,
+    db: Path = OPTIONS["db"],
+    no_store: bool = OPTIONS["no_store"],
+    run_name: str | None = OPTIONS["name"],
+    executor: str = OPTIONS["executor"],
+    workers: int | None = OPTIONS["workers"],
+    scheduler: str | None = OPTIONS["scheduler"],
+    hours: float | None = OPTIONS["hours"],
+    max_tasks: int | None = OPTIONS["max_tasks"],
+    no_verify: bool = OPTIONS["no_verify"],
+    quiet: bool = OPTIONS["quiet"],
+    json_: bool = OPTIONS["json"],
 ) -> None:
     """Search signed continued fractions of P(K)/Q(K) whose terms obey a short recurrence."""
-    config = {
-        "constant": constant,
-        "degree": degree,
-        "coeff": coeff,
-        "signs": signs,
-        "depth": depth,
-        "approve_digits": approve_digits,
-        "prime": prime,
-        "dps": dps,
-    }
-    if db is not None:
-        from discovery.commands.run import run_engine_command
-        from search.esma import EsmaConfig
+    from search.esma import EsmaConfig
 
-        with user_errors():
-            config = EsmaConfig.from_dict(config).to_dict()
-        run_engine_command("esma", config, db=db, verify_digits=approve_digits, json_=json_)
-        return
     with user_errors():
-        out = run_esma(config)
+        config = EsmaConfig.from_dict({
+            "constant": constant, "degree": degree, "coeff": coeff, "signs": signs,
+            "depth": depth, "approve_digits": approve_digits, "prime": prime, "dps": dps,
+        }).to_dict()
+    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
+                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
+                         max_tasks=max_tasks, verify=not no_verify,
+                         verify_digits=approve_digits, quiet=quiet, json=json_)
+    with search_session("esma", config, opts) as (result, store):
+        summary = result.runs[0]
+        state = store.run(summary.run_id).state or {}
+        rows = esma_rows(store, summary.run_id)
+    out = {
+        **result.to_dict(),
+        "run": summary.run_id,
+        "tasks_total": summary.tasks_total,
+        "constant": config["constant"],
+        "config": config,
+        "space": {"lhs": state.get("lhs", 0), "sign_periods": state.get("sign_periods", []),
+                  "complete": summary.status == "finished"},
+        "results": rows,
+        "groups": len({r["group"] for r in rows}),
+        "verified": sum(r["verdict"] == "verified" for r in rows),
+        "stored": None if no_store else str(db),
+    }
     if json_:
         emit_json(out)
         return
@@ -149,11 +132,14 @@ def esma_command(
 
 def _print(out: dict) -> None:
     console = Console(markup=False)
+    space = out["space"]
     table = Table(
         title=(
-            f"ESMA on {out['constant']}: {out['space']['lhs']} LHS x "
-            f"{len(out['space']['sign_periods'])} sign periods -> {len(out['results'])} "
-            f"patterns, {out['groups']} values ({out['seconds']:.2f} s)"
+            f"ESMA on {out['constant']}: {space['lhs']} LHS"
+            f"{'' if space['complete'] else ' so far'} x "
+            f"{len(space['sign_periods'])} sign periods -> {len(out['results'])} "
+            f"patterns, {out['groups']} values ({out['seconds']:.2f} s, "
+            f"run #{out['run']} [{out['status']}])"
         )
     )
     for col in ("#", "LHS", "signs", "terms", "recurrence", "shape", "d/term", "verdict", "PCF"):
@@ -178,3 +164,5 @@ def _print(out: dict) -> None:
     k_rate = out["results"][0]["constant_digits_per_term"] if out["results"] else None
     if k_rate is not None:
         console.print(f"K's simple continued fraction: {k_rate:.3f} digits/term")
+    where = out["stored"] or "nowhere (--no-store)"
+    console.print(f"recorded in {where}; running the same command again resumes the run.")

@@ -1,18 +1,13 @@
 """``discovery search evolve``, ``discovery baseline`` and ``discovery check-float32``.
 
-Wiring (by the lead)::
-
-    from discovery.commands.evolve import baseline_command, check_float32_command, evolve_command
-    search_app.command("evolve")(evolve_command)
-    app.command("baseline")(baseline_command)
-    app.command("check-float32")(check_float32_command)
-
-``search evolve`` runs the evolutionary engine (:mod:`search.evolution`) from the identity
-program for a time budget, in this process or on ``--workers`` local processes (tasks are
-handed out and told back in task order, so a run with a given seed, worker count and number
-of completed rounds is reproducible), then re-measures every Pareto program's error in real
-arithmetic against a 50-digit reference (dense grid of 20000 points plus local maximisation)
-and, unless ``--no-baselines``, measures the classical baselines in the same run.
+``search evolve`` runs the evolutionary engine (:mod:`search.evolution`) through the runner
+from the identity program: tasks are told back in the order they were asked (``in_flight``
+of them ahead), so a run with a given seed is the same on every executor; the engine's state
+is saved with every task, so running the same command again resumes the search. When the
+session ends the Pareto front is verified (each program's error re-measured against a
+50-digit reference on a dense grid with local maximisation) and recorded as ``program``
+conjectures. The classical baselines (``--baselines``) are measured first, inside the same
+time budget.
 """
 
 from __future__ import annotations
@@ -29,13 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
+from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
 
 __all__ = [
     "evolve_command",
     "baseline_command",
     "check_float32_command",
-    "run_evolution",
-    "verify_front",
+    "front_rows",
     "parse_interval",
 ]
 
@@ -62,118 +57,43 @@ def parse_interval(text: str) -> tuple[float, float]:
     return a, b
 
 
-def verify_front(front: list[dict], function: str, interval: tuple[float, float],
-                 error: str, dps: int = 50, grid: int = 20000) -> list[dict]:
-    """Re-measure each program's error in real arithmetic; return the Pareto front of the
-    verified errors (rows gain ``max_error`` = verified, ``max_error_fit``, ``argmax``)."""
+def front_rows(store: Any, run_id: int) -> list[dict]:
+    """The verified Pareto front of an evolve run, from the store (over all its sessions).
+
+    Each row: ``ops``, ``max_error`` (verified against the 50-digit reference),
+    ``max_error_fit`` (the engine's fitting grid), ``argmax``, ``program`` (text),
+    ``program_json``, ``c_source``, ``latex``, ``id`` and ``claim`` of the conjecture.
+    """
     from search.evolution import pareto_front
-    from solvers.programs import measure_error, program_from_dict
 
     rows = []
-    for d in front:
-        p = program_from_dict(d["program"])
-        m = measure_error(p, function, interval, error=error, dps=dps, grid=grid)
+    for rec in conjectures_of(store, run_id, kind="program"):
+        ev = next((e for e in reversed(rec.evidence) if "max_error" in e), None)
+        if ev is None or rec.status != "verified":
+            continue
+        f = rec.formula
         rows.append({
-            "ops": p.cost,
-            "max_error": m.max_error,
-            "max_error_fit": d["max_error"],
-            "argmax": m.argmax,
-            "program": p.to_text(),
-            "program_json": p.to_dict(),
-            "c_source": p.to_c(),
-            "latex": p.latex(),
+            "ops": f["ops"],
+            "max_error": ev["max_error"],
+            "max_error_fit": (ev.get("search") or {}).get("max_error_fit"),
+            "argmax": ev.get("argmax"),
+            "program": f.get("text"),
+            "program_json": f["program"],
+            "c_source": f.get("c_source"),
+            "latex": f.get("latex"),
+            "id": rec.id,
+            "claim": rec.claim,
+            **({"float32": ev["float32"]} if "float32" in ev else {}),
         })
     return pareto_front(rows)
 
 
-def run_evolution(config: dict, seconds: float, workers: int = 1,
-                  progress: Callable[[Any, float], None] | None = None,
-                  verify: bool = True) -> dict:
-    """Run the evolve engine for ``seconds`` (or until ``max_tasks``) and verify its front.
-
-    With ``workers > 1`` tasks run on local processes, ``2 * workers`` in flight, told back in
-    task order. Returns a JSON-able summary with the list ``pareto``.
-    """
-    from search.base import execute
-    from search.evolution import EvolutionEngine
-
-    engine = EvolutionEngine(config)
-    cfg = engine.config
-    t0 = time.perf_counter()
-    executor = None
-    if workers > 1:
-        from discovery.executors import make_executor
-
-        executor = make_executor("local", workers=workers, imports=("search.evolution",))
-    try:
-        if executor is None:
-            while not engine.done() and time.perf_counter() - t0 < seconds:
-                tasks = engine.ask(1)
-                if not tasks:
-                    break
-                engine.tell(tasks[0], execute(tasks[0]))
-                if progress is not None:
-                    progress(engine, time.perf_counter() - t0)
-        else:
-            # 2 x workers tasks in flight, told back in task order and replaced one by one:
-            # workers never wait for the slowest task of a round, and every ask sees the same
-            # state as in any other run with the same worker count (reproducible order)
-            inflight: list = []
-
-            def refill() -> None:
-                while len(inflight) < 2 * workers and time.perf_counter() - t0 < seconds:
-                    tasks = engine.ask(1)
-                    if not tasks:
-                        return
-                    inflight.append((tasks[0], executor.submit(tasks[0])))
-
-            refill()
-            while inflight:
-                task, fut = inflight.pop(0)
-                while not executor.wait([fut], timeout=1.0):
-                    if time.perf_counter() - t0 >= seconds:
-                        break
-                if time.perf_counter() - t0 >= seconds and not fut.done():
-                    break
-                engine.tell(task, fut.result())
-                if progress is not None:
-                    progress(engine, time.perf_counter() - t0)
-                refill()
-    finally:
-        if executor is not None:
-            executor.close(cancel=True)
-    search_seconds = time.perf_counter() - t0
-    front = engine.front()
-    iv = (cfg["interval"][0], cfg["interval"][1])
-    if verify:
-        pareto = verify_front(front, cfg["function"], iv, cfg["error"])
-    else:
-        from solvers.programs import program_from_dict
-
-        pareto = [{"ops": d["ops"], "max_error": d["max_error"], "max_error_fit": d["max_error"],
-                   "program": program_from_dict(d["program"]).to_text(),
-                   "program_json": d["program"]} for d in front]
-    return {
-        "function": cfg["function"],
-        "interval": list(iv),
-        "error": cfg["error"],
-        "max_ops": cfg["max_ops"],
-        "seed": cfg["seed"],
-        "workers": workers,
-        "search_seconds": round(search_seconds, 3),
-        "tasks": engine._told,
-        "fits": engine._told * cfg["batch"],
-        "cma_evaluations": engine.evaluations,
-        "verified": verify,
-        "pareto": pareto,
-    }
-
-
 def _baselines(function: str, interval: tuple[float, float], error: str, max_ops: int,
-               tiers: str = "ABC") -> list[dict]:
+               tiers: str = "ABC", progress: Callable[..., None] | None = None) -> list[dict]:
     from solvers.approximation import TIERS, baseline_tiers
 
-    rows = baseline_tiers(function, interval, error=error, max_ops=max_ops, tiers=tiers)
+    rows = baseline_tiers(function, interval, error=error, max_ops=max_ops, tiers=tiers,
+                          progress=progress)
     out = []
     for r in rows:
         d = r.to_dict()
@@ -188,61 +108,94 @@ def evolve_command(
     interval: str = typer.Option("0,1", "--interval", help="a,b"),
     error: str = typer.Option("relative", "--error", help="relative | absolute"),
     max_ops: int = typer.Option(12, "--max-ops", min=1, max=64),
-    minutes: float = typer.Option(10.0, "--minutes", min=0.0),
+    minutes: float = typer.Option(10.0, "--minutes", min=0.0,
+                                  help="time budget of this session, baselines included"),
     seed: int = typer.Option(0, "--seed", min=0),
-    workers: int = typer.Option(1, "--workers", min=1, max=256,
-                                help="local processes (tasks told back in task order)"),
-    population: int = typer.Option(64, "--population", min=4),
-    batch: int = typer.Option(8, "--batch", min=1, help="children per task"),
+    population: int = typer.Option(64, "--population", min=4, max=100_000),
+    batch: int = typer.Option(8, "--batch", min=1, max=10_000, help="children per task"),
+    in_flight: int = typer.Option(4, "--in-flight", min=1, max=1024,
+                                  help="tasks asked ahead of their results (part of the "
+                                       "search: the same value reproduces a seed's run)"),
     fma: bool = typer.Option(False, "--fma/--no-fma", help="allow fused multiply-add"),
-    max_tasks: int | None = typer.Option(None, "--max-tasks", min=0,
-                                         help="stop after this many tasks (reproducible)"),
+    float32: bool = typer.Option(False, "--float32",
+                                 help="also check the front over every float32 input"),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines",
                                    help="measure the classical baselines in the same run"),
     plot: Path | None = typer.Option(None, "--plot", help="write the Pareto plot (PNG)"),
-    json_: bool = JSON,
+    db: Path = OPTIONS["db"],
+    no_store: bool = OPTIONS["no_store"],
+    run_name: str | None = OPTIONS["name"],
+    executor: str = OPTIONS["executor"],
+    workers: int | None = OPTIONS["workers"],
+    scheduler: str | None = OPTIONS["scheduler"],
+    max_tasks: int | None = OPTIONS["max_tasks"],
+    quiet: bool = OPTIONS["quiet"],
+    json_: bool = OPTIONS["json"],
 ) -> None:
     """Evolve programs (+ - * / and constants) approximating FUNCTION from the identity."""
+    t0 = time.monotonic()
     with user_errors():
         iv = parse_interval(interval)
         if error not in ("relative", "absolute"):
             raise ValueError("--error must be 'relative' or 'absolute'")
+        if not math.isfinite(minutes):
+            raise ValueError(f"--minutes must be a finite number, not {minutes}")
         config = {"function": function, "interval": list(iv), "error": error,
                   "max_ops": max_ops, "seed": seed, "population": population, "batch": batch,
-                  "fma": fma, "max_tasks": max_tasks}
-        console = Console(stderr=True, quiet=json_)
-        last = [0.0]
+                  "in_flight": in_flight, "fma": fma, "float32": float32}
+        from search.evolution import EvolutionEngine
 
-        def progress(engine: Any, elapsed: float) -> None:
-            if elapsed - last[0] >= 30:
-                last[0] = elapsed
-                front = ", ".join(f"{d['ops']}:{d['max_error']:.2g}" for d in engine.front())
-                console.print(f"[{elapsed:6.0f} s] tasks {engine._told}: {front}")
-
-        out = run_evolution(config, minutes * 60.0, workers=workers, progress=progress)
+        EvolutionEngine(config)  # validate before anything runs or is written
+        base_rows: list[dict] = []
         if baselines:
-            console.print("measuring baselines (Remez, tiers A/B/C) ...")
-            out["baselines"] = _baselines(function, iv, error, max_ops)
-        if plot is not None:
+            base_rows = _baselines(function, iv, error, max_ops)
+    left = minutes * 60.0 - (time.monotonic() - t0)
+    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
+                         executor=executor, workers=workers, scheduler=scheduler,
+                         hours=max(left, 0.0) / 3600.0, max_tasks=max_tasks, quiet=quiet,
+                         json=json_)
+    with search_session("evolve", config, opts) as (result, store):
+        summary = result.runs[0]
+        pareto = front_rows(store, summary.run_id)
+    out: dict[str, Any] = {
+        **result.to_dict(),
+        "run": summary.run_id,
+        "tasks": summary.tasks,
+        "tasks_total": summary.tasks_total,
+        "function": function,
+        "interval": list(iv),
+        "error": error,
+        "max_ops": max_ops,
+        "seed": seed,
+        "pareto": pareto,
+        "baselines": base_rows,
+        "stored": None if no_store else str(db),
+    }
+    if plot is not None:
+        with user_errors():
             from discovery.plots_evolution import plot_pareto
 
-            plot_pareto(out["pareto"], out.get("baselines", []), plot,
+            plot_pareto(pareto, base_rows, plot,
                         title=f"{function} on [{iv[0]:g}, {iv[1]:g}], {error} error")
-            out["plot"] = str(plot)
+        out["plot"] = str(plot)
     if json_:
         emit_json(out)
         return
     console = Console()
     table = Table(title=f"Evolved Pareto front: {function} on [{iv[0]:g}, {iv[1]:g}] "
-                        f"({out['tasks']} tasks, {out['search_seconds']:.0f} s)")
+                        f"(run #{summary.run_id}: {summary.tasks} tasks now, "
+                        f"{summary.tasks_total} in all, {summary.seconds:.0f} s)")
     for col in ("ops", "max error (verified)", "best baseline <= ops", "program"):
         table.add_column(col)
-    for row in out["pareto"]:
-        base = [b for b in out.get("baselines", []) if b["ops"] <= row["ops"]]
+    for row in pareto:
+        base = [b for b in base_rows if b["ops"] <= row["ops"]]
         best = min((b["max_error"] for b in base), default=None)
         table.add_row(str(row["ops"]), f"{row['max_error']:.3g}",
                       "-" if best is None else f"{best:.3g}", row["program"])
     console.print(table)
+    where = out["stored"] or "nowhere (--no-store)"
+    console.print(f"front recorded in {where} as program conjectures; the same command "
+                  "resumes the search.")
     if plot is not None:
         console.print(f"plot: {plot}")
 
@@ -257,11 +210,13 @@ def baseline_command(
     json_: bool = JSON,
 ) -> None:
     """Classical baselines by tier: minimax polynomials/rationals (Remez) and their op counts."""
-    with user_errors():
+    from discovery.progress import command_progress
+
+    with user_errors(), command_progress("baseline", enabled=not json_) as progress:
         iv = parse_interval(interval)
         if error not in ("relative", "absolute"):
             raise ValueError("--error must be 'relative' or 'absolute'")
-        rows = _baselines(function, iv, error, max_ops, tiers.upper())
+        rows = _baselines(function, iv, error, max_ops, tiers.upper(), progress=progress)
     if json_:
         emit_json({"function": function, "interval": list(iv), "error": error,
                    "max_ops": max_ops, "baselines": rows})
@@ -294,10 +249,11 @@ def check_float32_command(
     """Exhaustive float32 check: max ULP error over EVERY float32 input of [a, b)."""
     import numpy as np
 
+    from discovery.progress import command_progress
     from solvers.float32_check import exhaustive_ulp, fit_float32_polynomial, horner_float32
     from solvers.programs import program_from_dict
 
-    with user_errors():
+    with user_errors(), command_progress("check-float32", enabled=not json_) as progress:
         iv = parse_interval(interval)
         source = "fitted"
         if program is not None:
@@ -311,13 +267,15 @@ def check_float32_command(
             prog = horner_float32(cs, fma)
             source = "coefficients"
         else:
-            prog, _ = fit_float32_polynomial(function, iv, fit_degree, fma=fma)
+            prog, _ = fit_float32_polynomial(function, iv, fit_degree, fma=fma,
+                                             progress=progress)
         checks = [("as given" if source != "fitted" else ("fma" if fma else "no fma"), prog)]
         if both and prog.uses_fma:
             checks.append(("fma split into * and +", prog.without_fma()))
         reports = []
-        for label, p in checks:
-            r = exhaustive_ulp(p, function, iv)
+        for i, (label, p) in enumerate(checks):
+            prefix = f"{label} ({i + 1}/{len(checks)}): " if len(checks) > 1 else ""
+            r = exhaustive_ulp(p, function, iv, progress=progress.prefixed(prefix))
             reports.append({"variant": label, "ops": p.cost, "program": p.to_text(),
                             "c_source": p.to_c(ctype="float"), **r.to_dict()})
     consts = [float(np.float32(c)) for c in prog.constants]

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from discovery.commands._common import emit_json, fail, user_errors
+from discovery.commands._search import OPTIONS, SearchOptions, search_session
 from solvers.errors import DiscoveryError
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     "reverify_lp_certificates",
     "reverify_three_point_certificates",
     "reference_data",
-    "run_sdp_game",
+    "sdp_game_summary",
     "sdp_game_command",
 ]
 
@@ -130,14 +131,19 @@ def write_lp_certificate(cert, directory: str | Path = DATA_DIR) -> Path:
     return path
 
 
-def reverify_lp_certificates(directory: str | Path = DATA_DIR, dimensions=None) -> list[dict]:
-    """Verify the stored certificates exactly; one row per dimension."""
+def reverify_lp_certificates(directory: str | Path = DATA_DIR, dimensions=None, *,
+                             progress=None) -> list[dict]:
+    """Verify the stored certificates exactly; one row per dimension (``progress``: a
+    callback ``progress(stage, done=None, total=None, detail=None)``, per certificate)."""
     from solvers.packing.certificate import verify_lp_certificate
 
     rows = []
-    for n, cert in sorted(load_lp_certificates(directory).items()):
-        if dimensions is not None and n not in dimensions:
-            continue
+    certs = [(n, c) for n, c in sorted(load_lp_certificates(directory).items())
+             if dimensions is None or n in dimensions]
+    for i, (n, cert) in enumerate(certs):
+        if progress is not None:
+            progress("re-verifying stored LP certificates", done=i, total=len(certs),
+                     detail=f"n={n}, degree {cert.degree}")
         v = verify_lp_certificate(cert)
         rows.append(_row(n, v, cert.degree, cert.key, v.seconds, str(cert.meta.get("method", ""))))
     return rows
@@ -186,11 +192,13 @@ def lp_command(
     json_: bool = JSON,
 ) -> None:
     """Compute the Cohn–Elkies LP bound in one dimension and verify its certificate exactly."""
+    from discovery.progress import command_progress
     from solvers.packing.lp import degree_for_terms, lp_bound
 
-    with user_errors():
+    with user_errors(), command_progress(f"packing lp n={dimension}",
+                                         enabled=not json_) as progress:
         degree = degree_for_terms(terms) if terms is not None else None
-        res = lp_bound(dimension, degree, method=method)
+        res = lp_bound(dimension, degree, method=method, progress=progress)
         path = write_lp_certificate(res.certificate, write) if write is not None else None
     out = res.to_dict()
     if path is not None:
@@ -222,23 +230,25 @@ def table_command(
     json_: bool = JSON,
 ) -> None:
     """The LP bound for a range of dimensions (computed, or re-verified with --stored)."""
+    from discovery.progress import command_progress
     from solvers.packing.lp import lp_bound
 
-    with user_errors():
+    with user_errors(), command_progress("packing table", enabled=not json_) as progress:
         dims = parse_dimensions(dimensions)
         t0 = time.perf_counter()
         if stored:
-            rows = reverify_lp_certificates(directory, set(dims))
+            rows = reverify_lp_certificates(directory, set(dims), progress=progress)
         else:
             rows = []
-            for n in dims:
-                res = lp_bound(n)
+            for i, n in enumerate(dims):
+                step = progress.nested("LP bounds by dimension", done=i, total=len(dims),
+                                       prefix=f"n={n}: ")
+                res = lp_bound(n, progress=step)
                 if write:
                     write_lp_certificate(res.certificate, directory)
                 rows.append(_row(n, res.verified, res.certificate.degree, res.certificate.key,
                                  res.seconds, res.method))
-                if not json_:
-                    Console(stderr=True).print(f"n={n}: {rows[-1]['bound']} ({res.seconds:.1f} s)")
+                progress.log(f"n={n}: {rows[-1]['bound']} ({res.seconds:.1f} s)")
         total = time.perf_counter() - t0
         if write and not stored:
             summary = {"format": "lp-table", "version": 1, "rows": rows,
@@ -248,6 +258,7 @@ def table_command(
         if plot is not None:
             from discovery.plots_packing import plot_bounds
 
+            progress.stage("re-verifying the three-point certificates and plotting")
             ref = reference_data()
             plot_bounds(rows, ref["best_known_density_lower_bounds"], plot,
                         three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"),
@@ -276,9 +287,13 @@ def check_command(
     json_: bool = JSON,
 ) -> None:
     """Verify certificate files exactly (Cohn–Elkies LP or three-point)."""
-    with user_errors():
+    from discovery.progress import command_progress
+
+    with user_errors(), command_progress("packing check", enabled=not json_) as progress:
         results = []
-        for p in paths:
+        for i, p in enumerate(paths):
+            progress("verifying certificates exactly", done=i, total=len(paths),
+                     detail=str(p))
             cert = load_certificate(p)
             v = verify_certificate(cert)
             kind = "three-point" if hasattr(cert, "grams") else "lp"
@@ -332,20 +347,23 @@ def three_point_command(
     json_: bool = JSON,
 ) -> None:
     """Three-point bound (Cohn–de Laat–Salmon) at reduced degree, verified exactly."""
+    from discovery.progress import command_progress
     from search.sdp_game import _default_radius
     from solvers.packing.three_point import BASE_NAMES, Formulation, three_point_bound
 
-    with user_errors():
+    with user_errors(), command_progress(f"packing three-point n={dimension}",
+                                         enabled=not json_) as progress:
         mults = parse_multipliers(multipliers) if multipliers else None
         if not ratio > 1:
             raise DiscoveryError(f"--ratio must exceed 1, not {ratio}")
         Formulation.from_radii(dimension, d2, kmax, m, 1.0, ratio, mults, sos_degree)  # check
-        radius = r if r is not None else _default_radius(dimension, d2)
+        radius = r if r is not None else _default_radius(dimension, d2, progress=progress)
         form = Formulation.from_radii(dimension, d2, kmax, m, radius, radius * ratio, mults,
                                       sos_degree)
-        res = three_point_bound(form, keep_certificate=True)
+        res = three_point_bound(form, keep_certificate=True, progress=progress)
         out = res.to_dict()
         out["base_polynomials"] = list(BASE_NAMES)
+        progress.stage("re-verifying the stored LP certificate (for comparison)")
         lp = _stored_lp_bound(dimension)
         out["lp_bound"] = lp
         out["below_lp_bound"] = bool(res.verified and lp and float(res.bound) < float(lp))
@@ -393,133 +411,111 @@ def plot_command(
     Console().print(f"plot: {output}")
 
 
-def run_sdp_game(config: dict, *, workers: int = 1, progress=None,
-                 log: Path | None = None, certificates: Path | None = None) -> dict:
-    """Drive the ``sdp_game`` engine in this process (``workers`` local processes) and
-    summarise its log; nothing is written to a store.
+def sdp_game_summary(store, run_id: int, *, log: Path | None = None,
+                     certificates: Path | None = None) -> dict:
+    """Summarise an SDP-game run from the store: its history over all sessions (from the
+    engine's saved state), the default formulation's bound and the best verified one.
 
-    Every finished evaluation is appended to ``log`` (JSON lines) as it arrives, so a long run
-    that is interrupted keeps its history. Returns the history (bound per evaluation), the
-    default formulation's bound, the best verified formulation and whether it is strictly
-    better than the default. With ``certificates`` (a directory), the verified certificates of
-    the default formulation and of the best one so far are written there as ``default.json``
-    and ``best.json`` (``packing check`` re-verifies them).
+    With ``log`` the history is written there as JSON lines; with ``certificates`` (a
+    directory) the certificates of the default formulation and of the best one are written
+    there as ``default.json`` and ``best.json`` (``packing check`` re-verifies them).
     """
-    import search.sdp_game  # noqa: F401  (registers the engine)
-    from search.base import execute, make_engine
-
-    engine = make_engine("sdp_game", config)
-    executor = None
-    if workers > 1:
-        from discovery.executors import make_executor
-
-        executor = make_executor("local", workers=workers, imports=("search.sdp_game",))
-    logfile = open(log, "a") if log is not None else None  # noqa: SIM115
-    if certificates is not None:
-        certificates.mkdir(parents=True, exist_ok=True)
-    best_so_far = float("inf")
-    try:
-        while not engine.done():
-            tasks = engine.ask(max(1, workers))
-            if not tasks:
-                break
-            if executor is None:
-                results = [execute(t) for t in tasks]
-            else:
-                results = [f.result() for f in [executor.submit(t) for t in tasks]]
-            for task, cands in zip(tasks, results, strict=True):
-                engine.tell(task, cands)
-                h = engine.history[-1]
-                if logfile is not None:
-                    logfile.write(json.dumps({**h, "mults": [list(mm) for mm in h["mults"]],
-                                              "path": [list(mm) for mm in h["path"]]}) + "\n")
-                    logfile.flush()
-                cert = cands[0].formula.get("certificate") if cands else None
-                if certificates is not None and cert is not None and h["verified"]:
-                    text = json.dumps(cert) + "\n"
-                    if h["default"]:
-                        (certificates / "default.json").write_text(text)
-                    if h["objective"] < best_so_far:
-                        best_so_far = h["objective"]
-                        (certificates / "best.json").write_text(text)
-                if progress is not None:
-                    progress(h)
-    finally:
-        if executor is not None:
-            executor.close(cancel=True)
-        if logfile is not None:
-            logfile.close()
-    hist = engine.history
+    state = store.run(run_id).state or {}
+    hist = list(state.get("history", []))
     default = hist[0]["objective"] if hist else None
     done = [h for h in hist if h["objective"] is not None]
     best = min(done, key=lambda h: (h["objective"], h["evaluation"])) if done else None
+    if log is not None:
+        log.write_text("".join(json.dumps(h) + "\n" for h in hist))
+    if certificates is not None:
+        certificates.mkdir(parents=True, exist_ok=True)
+        for name, h in (("default", hist[0] if hist else None), ("best", best)):
+            if h is None or not h.get("verified") or not h.get("key") or h["key"] not in store:
+                continue
+            cert = store.get(h["key"]).formula.get("certificate")
+            if cert is not None:
+                (certificates / f"{name}.json").write_text(json.dumps(cert) + "\n")
     return {
-        "config": engine.config,
-        "r0": engine.r0,
+        "config": state.get("config"),
+        "r0": state.get("r0"),
         "evaluations": len(hist),
         "default_bound": default,
         "default_verified": bool(hist and hist[0]["verified"]),
-        "best": None if best is None else {**best, "mults": [list(mm) for mm in best["mults"]],
-                                           "path": [list(mm) for mm in best["path"]]},
+        "best": best,
         "improved": bool(best and default is not None and best["objective"] < default),
         "improved_verified": bool(best and default is not None and best["verified"]
                                   and hist[0]["verified"] and best["objective"] < default),
-        "history": [{**h, "mults": [list(mm) for mm in h["mults"]],
-                     "path": [list(mm) for mm in h["path"]]} for h in hist],
+        "history": hist,
     }
 
 
 def sdp_game_command(
     dimension: int = typer.Option(4, "--dimension", "-n", min=2, max=32),
     evaluations: int = typer.Option(100, "--evaluations", min=1, max=10_000),
-    seed: int = typer.Option(0, "--seed"),
-    d2: int = typer.Option(19, "--d2", help="degree of the two-point polynomial (odd)"),
-    kmax: int = typer.Option(6, "--kmax", help="angular degree of the kernel"),
-    m: int = typer.Option(1, "--m", help="radial degree of the kernel"),
+    seed: int = typer.Option(0, "--seed", min=0),
+    d2: int = typer.Option(19, "--d2", min=1, max=101,
+                           help="degree of the two-point polynomial (odd)"),
+    kmax: int = typer.Option(6, "--kmax", min=0, max=30, help="angular degree of the kernel"),
+    m: int = typer.Option(1, "--m", min=0, max=10, help="radial degree of the kernel"),
     r: float | None = typer.Option(None, "--r", help="default radius (LP optimum if omitted)"),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="local processes"),
+    in_flight: int = typer.Option(2, "--in-flight", min=1, max=256,
+                                  help="evaluations asked ahead of their results"),
     plot: Path | None = typer.Option(None, "--plot", help="bound vs evaluation (PNG)"),
-    log: Path | None = typer.Option(None, "--log", help="append each evaluation (JSON lines)"),
+    log: Path | None = typer.Option(None, "--log", help="write every evaluation (JSON lines)"),
     certificates: Path | None = typer.Option(
         None, "--certificates", help="write default.json and best.json certificates here"),
-    db: Path | None = typer.Option(
-        None, "--db", help="run through the runner into this conjecture store instead"),
     evaluator: str = typer.Option("sdp", "--evaluator", help="sdp | synthetic (testing)"),
-    json_: bool = JSON,
+    db: Path = OPTIONS["db"],
+    no_store: bool = OPTIONS["no_store"],
+    run_name: str | None = OPTIONS["name"],
+    executor: str = OPTIONS["executor"],
+    workers: int | None = OPTIONS["workers"],
+    scheduler: str | None = OPTIONS["scheduler"],
+    hours: float | None = OPTIONS["hours"],
+    quiet: bool = OPTIONS["quiet"],
+    json_: bool = OPTIONS["json"],
 ) -> None:
     """Search SDP formulations of the three-point bound (Bayesian optimisation over (r, R),
-    MCTS over SOS multipliers); every evaluation is verified exactly."""
+    MCTS over SOS multipliers); every evaluation is verified exactly and recorded."""
     config = {"dimension": dimension, "evaluations": evaluations, "seed": seed, "d2": d2,
-              "kmax": kmax, "m": m, "evaluator": evaluator, "r": r}
-    if db is not None:
-        from discovery.commands.run import run_engine_command
-
-        run_engine_command("sdp_game", config, db=db, workers=workers, json_=json_)
-        return
-    with user_errors():
-        out = run_sdp_game(
-            config, workers=workers, log=log, certificates=certificates,
-            progress=None if json_ else (lambda h: Console(stderr=True).print(
-                f"#{h['evaluation']} {h['kind']:7s} R/r={h['R'] / h['r']:.4f} "
-                f"r={h['r']:.5f} {len(h['mults'])} mult.: {h['bound']} "
-                f"({'verified' if h['verified'] else 'not verified'}, {h['seconds'] or 0:.0f} s)")),
-        )
-        if plot is not None:
+              "kmax": kmax, "m": m, "evaluator": evaluator, "r": r, "in_flight": in_flight}
+    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
+                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
+                         quiet=quiet, json=json_)
+    with search_session("sdp_game", config, opts) as (result, store):
+        summary = result.runs[0]
+        with user_errors():
+            out = {**result.to_dict(), "run": summary.run_id, "tasks": summary.tasks,
+                   "tasks_total": summary.tasks_total,
+                   **sdp_game_summary(store, summary.run_id, log=log,
+                                      certificates=certificates),
+                   "stored": None if no_store else str(db)}
+    if plot is not None:
+        with user_errors():
             from discovery.plots_packing import plot_sdp_game
 
             plot_sdp_game([{**h, "bound": h["objective"]} for h in out["history"]], plot,
                           default_bound=out["default_bound"])
-            out["plot"] = str(plot)
+        out["plot"] = str(plot)
     if json_:
         emit_json(out)
-    else:
-        best = out["best"]
-        Console().print(
-            f"default formulation: {out['default_bound']}; best: "
-            f"{best['objective'] if best else None} (evaluation "
-            f"{best['evaluation'] if best else '-'}, R/r = "
-            f"{best['R'] / best['r'] if best else float('nan'):.4f}); "
-            f"strictly better and verified: {out['improved_verified']}")
+        return
+    best = out["best"]
+    console = Console()
+    for h in out["history"]:
+        console.print(
+            f"#{h['evaluation']} {h['kind']:7s} R/r={h['R'] / h['r']:.4f} r={h['r']:.5f} "
+            f"{len(h['mults'])} mult.: {h['bound'] or '-'} "
+            f"({'verified' if h['verified'] else 'not verified'}, {h['seconds'] or 0:.0f} s)")
+    console.print(
+        f"default formulation: {out['default_bound']}; best: "
+        f"{best['objective'] if best else None} (evaluation "
+        f"{best['evaluation'] if best else '-'}, R/r = "
+        f"{best['R'] / best['r'] if best else float('nan'):.4f}); "
+        f"strictly better and verified: {out['improved_verified']}")
+    where = out["stored"] or "nowhere (--no-store)"
+    console.print(f"run #{out['run']} [{out['status']}]: {out['tasks_total']} evaluations, "
+                  f"recorded in {where}; the same command resumes it.")
 
 
 packing_app.command("sdp-game")(sdp_game_command)

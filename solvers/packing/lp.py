@@ -82,10 +82,14 @@ def solve_lp(
     n: int,
     degree: int,
     *,
-    progress: Callable[[ForcedLP], None] | None = None,
+    progress: Callable[..., None] | None = None,
     u0_guess: float | None = None,
 ) -> ForcedLP:
     """Numerical optimum of the LP at ``degree`` by bootstrap + root forcing (not rigorous).
+
+    ``progress``, if given, is called as ``progress(stage, done=None, total=None,
+    detail=None)`` at each step: the radius search, the sampled LP, and each degree of the
+    root-forcing continuation (``done``/``total`` = degree reached/wanted).
 
     Raises
     ------
@@ -98,19 +102,24 @@ def solve_lp(
     d0 = _bootstrap_degree(degree)
     if u0_guess is None:
         u0_guess = optimise_radius(
-            n, min(d0, 15 if d0 % 4 == 3 else 13), 2.0, 1.3 * n + 10, samples=800, fine=8000
+            n, min(d0, 15 if d0 % 4 == 3 else 13), 2.0, 1.3 * n + 10, samples=800, fine=8000,
+            progress=progress,
         ).u0
+    if progress is not None:
+        progress(f"sampled LP at degree {d0}", detail=f"u0 = {u0_guess:.6f}")
     boot = sampled_lp(n, d0, u0_guess)
     f, fh = boot.touch_f, boot.touch_fhat
     if 2 * (len(f) + len(fh)) + 1 != d0:
         raise DivergenceError(f"could not read the optimal structure at degree {d0} (n={n})")
+    stage = f"root forcing (Newton) up to degree {degree}"
+    if progress is not None:
+        progress(stage, done=d0, total=degree, detail=f"degree {d0}")
     sol = _newton(n, boot.u0, f, fh)
-    if progress:
-        progress(sol)
     while sol.degree < degree:
+        if progress is not None:
+            progress(stage, done=sol.degree, total=degree,
+                     detail=f"degree {sol.degree + 4}, bound so far {float(sol.bound):.10g}")
         sol = _newton(n, *raise_degree(sol))
-        if progress:
-            progress(sol)
     return sol
 
 
@@ -243,7 +252,7 @@ def lp_bound(
     *,
     delta: float = 1e-30,
     method: str = "auto",
-    progress: Callable[[ForcedLP], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> LPResult:
     """Solve, round and verify the Cohn–Elkies LP bound in dimension ``n``.
 
@@ -259,6 +268,10 @@ def lp_bound(
     method : {"auto", "root-forcing", "sampled"}
         ``"auto"`` uses root forcing (falling back on the float path if it fails), except in
         dimension 1 where the optimum is degenerate and the float path is used directly.
+    progress : callable, optional
+        Called as ``progress(stage, done=None, total=None, detail=None)`` at each stage
+        (radius search, sampled LP, root forcing per degree, rounding and exact
+        verification, float fallback); the result does not depend on it.
     """
     if method not in ("auto", "root-forcing", "sampled"):
         raise DiscoveryError(f"unknown LP method {method!r} (auto, root-forcing, sampled)")
@@ -273,10 +286,16 @@ def lp_bound(
                 raise
     used = "root-forcing"
     if sol is not None:
+        if progress is not None:
+            progress("rounding to a rational certificate and verifying it exactly",
+                     detail=f"degree {sol.degree}")
         cert, ver = certify(sol, delta=delta)
         numeric = float(sol.bound)
     if sol is None or not ver.verified:
         # fall back on the float path at a degree double precision can handle
+        if progress is not None:
+            progress(f"float fallback: sampled LP at degree {min(degree, 23)}, rounded and "
+                     "verified exactly")
         cert, ver, samp = sampled_certificate(n, min(degree, 23))
         numeric = samp.bound
         used = "sampled"

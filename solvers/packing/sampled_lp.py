@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,19 +191,27 @@ def _touching(grid, g, gh, u0: float, count: int) -> tuple[tuple, tuple]:
 
 
 def optimise_radius(
-    n: int, degree: int, lo: float, hi: float, *, step: float = 0.4, iterations: int = 10, **kw
+    n: int, degree: int, lo: float, hi: float, *, step: float = 0.4, iterations: int = 10,
+    progress: Callable[..., None] | None = None, **kw
 ) -> SampledLP:
     """Minimise the sampled-LP bound over ``u0`` in ``[lo, hi]``.
 
     The bound is multimodal in ``u0`` (each basin has its own touching structure), so a scan of
     ``u0`` spaced by ``step`` (with a coarser LP) picks the basin, and a golden-section search
-    refines it.
+    refines it. ``progress``, if given, is called as ``progress(stage, done=lps_solved,
+    total=lps_planned, detail=...)`` before each LP (the result does not depend on it).
     """
     phi = (math.sqrt(5) - 1) / 2
     cache: dict[float, SampledLP] = {}
+    scan = int((hi - lo) / step) + 1
+    planned = scan + iterations + 2  # the scan, then golden section (two LPs to start)
+    stage = f"optimising the radius (sampled LPs at degree {degree})"
 
     def f(u: float) -> float:
         if u not in cache:
+            if progress is not None:
+                progress(stage, done=min(scan + len(cache), planned), total=planned,
+                         detail=f"golden section, u0 = {u:.4f}")
             try:
                 cache[u] = sampled_lp(n, degree, u, **kw)
             except PrecisionError:
@@ -210,8 +219,10 @@ def optimise_radius(
         return cache[u].bound
 
     coarse = {}
-    for i in range(int((hi - lo) / step) + 1):
+    for i in range(scan):
         u = lo + i * step
+        if progress is not None:
+            progress(stage, done=i, total=planned, detail=f"scan, u0 = {u:.2f}")
         try:
             coarse[u] = sampled_lp(n, degree, u, samples=400, fine=4000, rounds=4).bound
         except PrecisionError:

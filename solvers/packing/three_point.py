@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -324,6 +325,7 @@ def three_point_bound(
     margin: float = 1e-7,
     eta: float = 1e-5,
     keep_certificate: bool = False,
+    progress: Callable[..., None] | None = None,
 ) -> ThreePointResult:
     """Solve the SDP of ``formulation``, round it to a rational certificate, verify exactly.
 
@@ -332,6 +334,10 @@ def three_point_bound(
     up to ``attempts`` times; when only the SOS identity fails, the kernel is dropped first
     (the remaining :math:`f_2` may still prove a bound). A failure is reported, never a bound
     that was not verified.
+
+    ``progress``, if given, is called as ``progress(stage, done=None, total=None,
+    detail=None)`` at each stage: building the exact model, each cutting-plane round of the
+    SDP solve, rounding and exact verification (the result does not depend on it).
 
     Examples
     --------
@@ -345,19 +351,41 @@ def three_point_bound(
     t0 = time.perf_counter()
     failures: tuple[str, ...] = ()
     numeric, status = None, "not solved"
-    for _ in range(max(1, attempts)):
+    if progress is not None:
+        progress("building the exact model (harmonics, SOS terms)", detail=repr(formulation))
+        formulation.sos_terms()
+        formulation.kernel_term(0, 0, 0)
+    tries, rounds = max(1, attempts), 10  # rounds: the cutting-plane rounds of solve_sdp
+    for attempt in range(tries):
+        label = f" (attempt {attempt + 1}/{tries})" if attempt else ""
+        log = None
+        if progress is not None:
+            stage = f"solving the SDP{label}"
+            progress(stage, detail=f"cutting-plane round 1 (of at most {rounds})")
+
+            def log(info: dict, stage: str = stage) -> None:
+                progress(stage, detail=f"cutting-plane round {info['round']} (of at most "
+                                       f"{rounds}) done: value {info['value']:.8g}, "
+                                       f"{info['samples']} samples")
         try:
-            sol = solve_sdp(formulation, margin=margin, eta=eta)
+            sol = solve_sdp(formulation, margin=margin, eta=eta, rounds=rounds, log=log)
         except PrecisionError as exc:
             failures, status = (str(exc),), "solver failed"
             break
         numeric = ball_factor(formulation) * sol.value
+        if progress is not None:
+            progress(f"rounding to a rational certificate{label}",
+                     detail=f"numeric bound {numeric:.10g}")
         cert = certificate_from_numeric(formulation, sol)
+        if progress is not None:
+            progress(f"verifying the certificate exactly{label}")
         verdict = verify_three_point(cert)
         status = sol.status
         if not verdict.verified and all(f.startswith("(B)") for f in verdict.failures):
             # a kernel too small for its SOS identity to close against rounding: without
             # it the certificate may still prove the (LP-like) bound of f2 alone
+            if progress is not None:
+                progress(f"verifying without the kernel{label}")
             plain = certificate_from_numeric(formulation, sol, drop_kernel=True)
             plain_verdict = verify_three_point(plain)
             if plain_verdict.verified:

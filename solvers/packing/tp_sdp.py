@@ -244,8 +244,9 @@ def solve_sdp(
     objective = cp.Minimize(np.ones(d2 + 1) @ c + lam * (k00 + regularization * reg))
     options = dict(solver_options or {})
     if solver == "CLARABEL":
+        # one thread: the same solution whatever the executor or the machine's core count
         options = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9,
-                   "max_iter": 400, **options}
+                   "max_iter": 400, "max_threads": 1, **options}
     sol = None
     for rnd in range(rounds):
         rh = lag(pts_h) * sgn
