@@ -403,7 +403,9 @@ class CommandProgress:
         self._shown = True
         if self.mode == "rich":
             self._start_rich()
-        if self.stage_text or self.mode == "rich":
+            self._render(new_stage=True)
+            self._rich.start()  # drawn from the first frame with the current stage
+        elif self.stage_text:
             self._render(new_stage=True)
 
     def _counts(self) -> str:
@@ -457,6 +459,7 @@ class CommandProgress:
     def _start_rich(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn
+        from rich.table import Column
         from rich.text import Text
 
         t0 = self._t0
@@ -466,17 +469,23 @@ class CommandProgress:
                 return Text(_duration(time.monotonic() - t0), style="progress.elapsed")
 
         console = Console(file=self.stream, stderr=self.stream is sys.stderr)
+        fixed = Column(no_wrap=True)
         self._rich = Progress(
             SpinnerColumn(),
-            TextColumn(self.title, style="bold", markup=False),
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=30),
-            TextColumn("{task.fields[counts]}", markup=False),
-            Elapsed(),
+            TextColumn(self.title, style="bold", markup=False, table_column=fixed),
+            # the stage and detail take the room left and are cut short, never the rest
+            TextColumn("{task.description}",
+                       table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+            BarColumn(bar_width=20),
+            TextColumn("{task.fields[counts]}", markup=False, table_column=Column(no_wrap=True)),
+            Elapsed(table_column=Column(no_wrap=True)),
             console=console,
             transient=True,
+            expand=True,
+            # never swap sys.stdout/sys.stderr (from this thread): stdout stays the result's
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
-        self._rich.start()
         self._task = self._rich.add_task("", total=None, counts="")
 
 

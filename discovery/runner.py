@@ -256,7 +256,9 @@ class Runner:
             ("tasks", "skipped", "failed", "candidates", "new", "verified", "refuted"), 0
         )
         total = engine.total()
-        self.progress.start(f"{self.run_name}/{engine.name}", total)
+        about = self.config.get("constant") or self.config.get("cmf")
+        title = f"{self.run_name}/{engine.name}" + (f" {about}" if isinstance(about, str) else "")
+        self.progress.start(title, total)
         old_handlers = self._install_signal_handlers()
         # tasks in flight, in the order they were asked (the order ordered engines are told)
         in_flight: dict[str, tuple[Task, Any]] = {}

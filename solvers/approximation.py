@@ -683,8 +683,8 @@ def baseline_tiers(target: str | Target, interval: tuple[Any, Any], error: str =
     def get(n: int, m: int, k: int) -> Approximation | None:
         if (n, m, k) not in cache:
             if progress is not None:
-                progress(f"tier {tier_now[0]}: {TIERS[tier_now[0]]}", done=len(cache),
-                         total=len(planned), detail=f"Remez ({n}, {m}), {k} squarings")
+                progress(f"tier {tier_now[0]}", done=len(cache), total=len(planned),
+                         detail=f"Remez ({n}, {m}), {k} squarings")
             try:
                 cache[n, m, k] = remez(t, interval, n, m, error, k, dps=dps, tol=1e-6)
             except (DivergenceError, ZeroDivisionError, EngineError):

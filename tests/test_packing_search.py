@@ -233,3 +233,25 @@ def test_stored_sdp_game_run_beats_its_default_formulation_with_verified_certifi
     running = np.minimum.accumulate([h["bound"] for h in verified])
     assert len(set(running.tolist())) >= 2                         # it improved, not just once
     assert Fraction(vb.bound) < Fraction("0.6477")                 # below the LP bound too
+
+
+def test_a_bound_key_means_one_result():
+    """Two certified values of one formulation are two conjectures; the same value again is
+    the same conjecture (evidence added, bound unchanged)."""
+    from discovery.store import Store
+    from search.base import Candidate
+    from search.sdp_game import bound_key
+
+    form = {"dimension": 4, "d2": 19, "kmax": 6, "m": 1, "sos_degree": 6, "u0": 1.0,
+            "s": 1.2, "multipliers": [[0], [1]]}
+
+    def cand(bound: str) -> Candidate:
+        return Candidate("bound", bound_key(form, bound), {"three_point": form},
+                         f"density(R^4) <= {bound}")
+
+    with Store(":memory:") as store:
+        for bound in ("0.6477483618", "0.6477484110", "0.6477483618"):
+            store.record(cand(bound), {"verdict": "proven"})
+        claims = sorted(r.claim for r in store.query(kind="bound"))
+        assert claims == ["density(R^4) <= 0.6477483618", "density(R^4) <= 0.6477484110"]
+        assert store.get(bound_key(form, "0.6477483618")).times_found == 2

@@ -168,7 +168,8 @@ def show(
         runs = _found_by_runs(store, rec)
     if json_:
         emit_json({**rec.to_dict(), "relations": out_rel, "related_from": in_rel,
-                   "runs": [run.to_dict() for run in runs]})
+                   "runs": [{k: v for k, v in run.to_dict().items() if k != "state"}
+                            for run in runs]})  # the engine's state can be large
         return
     console = Console(markup=False)
     console.print(f"#{rec.id} {rec.key} [{rec.status}]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -49,17 +50,25 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
         })
         return
     console = Console(markup=False)
-    table = Table(title=f"campaign {result.name!r} [{result.status}] into {result.db}")
-    for col in ("engine", "constant", "status", "tasks", "all sessions", "already done",
-                "failed", "candidates", "new", "verified", "refuted", "seconds"):
+    table = Table(title=f"campaign {result.name!r} [{result.status}] into {result.db}",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("engine", "constant", "status", "tasks", "total", "found", "new", "verif",
+                "refut", "s"):
         table.add_column(col, justify="left" if col in ("engine", "constant", "status")
-                         else "right")
+                         else "right", no_wrap=col != "constant",
+                         min_width=8 if col == "constant" else None)
     constants = result.constants or (None,) * len(result.runs)
     for s, const in zip(result.runs, constants, strict=True):
         table.add_row(s.engine, const or "-", s.status, str(s.tasks), str(s.tasks_total),
-                      str(s.skipped), str(s.failed), str(s.candidates), str(s.new),
-                      str(s.verified), str(s.refuted), f"{s.seconds:.1f}")
+                      str(s.candidates), str(s.new), str(s.verified), str(s.refuted),
+                      f"{s.seconds:.0f}")
     console.print(table)
+    console.print("tasks: finished in this session; total: over all sessions of the run; "
+                  "found: candidates recorded (new: not in the store before), verif: verified "
+                  "or proven, refut: refuted; s: seconds.")
+    failed = sum(s.failed for s in result.runs)
+    if failed:
+        console.print(f"{failed} tasks failed; they run again when the run resumes.")
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing yet"
     console.print(f"conjectures found by these runs: {len(records)} ({summary})")
     if records:

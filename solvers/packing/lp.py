@@ -111,7 +111,7 @@ def solve_lp(
     f, fh = boot.touch_f, boot.touch_fhat
     if 2 * (len(f) + len(fh)) + 1 != d0:
         raise DivergenceError(f"could not read the optimal structure at degree {d0} (n={n})")
-    stage = f"root forcing (Newton) up to degree {degree}"
+    stage = f"root forcing to degree {degree}"
     if progress is not None:
         progress(stage, done=d0, total=degree, detail=f"degree {d0}")
     sol = _newton(n, boot.u0, f, fh)
@@ -287,8 +287,7 @@ def lp_bound(
     used = "root-forcing"
     if sol is not None:
         if progress is not None:
-            progress("rounding to a rational certificate and verifying it exactly",
-                     detail=f"degree {sol.degree}")
+            progress("rounding and exact verification", detail=f"degree {sol.degree}")
         cert, ver = certify(sol, delta=delta)
         numeric = float(sol.bound)
     if sol is None or not ver.verified:

@@ -205,13 +205,13 @@ def optimise_radius(
     cache: dict[float, SampledLP] = {}
     scan = int((hi - lo) / step) + 1
     planned = scan + iterations + 2  # the scan, then golden section (two LPs to start)
-    stage = f"optimising the radius (sampled LPs at degree {degree})"
+    stage = "radius search"
 
     def f(u: float) -> float:
         if u not in cache:
             if progress is not None:
                 progress(stage, done=min(scan + len(cache), planned), total=planned,
-                         detail=f"golden section, u0 = {u:.4f}")
+                         detail=f"sampled LP of degree {degree}, golden section, u0 = {u:.4f}")
             try:
                 cache[u] = sampled_lp(n, degree, u, **kw)
             except PrecisionError:
@@ -222,7 +222,8 @@ def optimise_radius(
     for i in range(scan):
         u = lo + i * step
         if progress is not None:
-            progress(stage, done=i, total=planned, detail=f"scan, u0 = {u:.2f}")
+            progress(stage, done=i, total=planned,
+                     detail=f"sampled LP of degree {degree}, scan, u0 = {u:.2f}")
         try:
             coarse[u] = sampled_lp(n, degree, u, samples=400, fine=4000, rounds=4).bound
         except PrecisionError:
