@@ -110,6 +110,7 @@ def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tupl
 
     Examples
     --------
+    >>> from solvers.continued_fractions import PCF
     >>> prof = convergence_profile(PCF("2n+1", "n^2"), [10, 20])
     >>> [round(d) for _, d in prof]
     [7, 15]
@@ -205,6 +206,7 @@ def verify(
 
     Examples
     --------
+    >>> from solvers.continued_fractions import PCF
     >>> ev = verify(PCF("34n^3+51n^2+27n+5", "-n^6"), "6/zeta(3)", digits=200)
     >>> ev.verdict, ev.digits >= 200, round(ev.digits_per_term, 2)
     ('verified', True, 3.06)

@@ -25,11 +25,13 @@ Tasks are chunks of LHS (each with every sign period), executed by the pure func
 Examples
 --------
 >>> eng = EsmaEngine({"constant": "e", "coeff": 1, "signs": 1, "depth": 60})
->>> len(eng.lhs), eng.sign_periods
-(12, ((-1,), (1,)))
+>>> eng.sign_periods
+((-1,), (1,))
 >>> while not eng.done():
 ...     for task in eng.ask(4):
 ...         eng.tell(task, run_task(task))
+>>> eng.state()["lhs"]  # left-hand sides, enumerated lazily
+12
 >>> sorted(c.claim for c in eng.results)[:3]
 ['(e + 1)/(e - 1)', '(e + 1)/e', 'e']
 """
@@ -347,7 +349,7 @@ def iter_lhs(value: Any, degree: int = 1, coeff: int = 2) -> Iterator[LHS]:
     >>> ctx = mpmath.MPContext(); ctx.dps = 30
     >>> it = iter_lhs(ctx.e, 2, 4)
     >>> [next(it) for _ in range(3)]
-    [((0, 1, 0), (1, 0, 0)), ((1, 0, 0), (0, 1, 0)), ((-1, 1, 0), (0, 1, 0))]
+    [((0, 0, 1), (1, 0, 0)), ((0, 1, 0), (1, 0, 0)), ((1, 0, 0), (0, 0, 1))]
     """
     ctx = mpmath.MPContext()
     ctx.dps = 50
