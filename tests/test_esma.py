@@ -342,7 +342,8 @@ def _cli():
 def test_cli_json_prints_verified_results_with_the_required_fields():
     from typer.testing import CliRunner
 
-    args = ["search", "esma", "--constant", "e", "--coeff", "1", "--signs", "1..2"]
+    args = ["search", "esma", "--constant", "e", "--coeff", "1", "--signs", "1..2",
+            "--no-store", "--executor", "serial"]
     res = CliRunner().invoke(_cli(), [*args, "--depth", "80", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)

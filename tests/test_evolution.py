@@ -317,7 +317,8 @@ def test_cli_evolve_json(cli, tmp_path):
     res = CliRunner().invoke(cli, ["evolve", "--function", "2^x", "--interval", "0,1",
                                    "--max-ops", "4", "--minutes", "1", "--max-tasks", "4",
                                    "--seed", "0", "--no-baselines", "--plot",
-                                   str(tmp_path / "p.png"), "--json"])
+                                   str(tmp_path / "p.png"), "--db", str(tmp_path / "e.db"),
+                                   "--executor", "serial", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["pareto"] and {"ops", "max_error", "program"} <= set(out["pareto"][0])

@@ -177,7 +177,8 @@ def test_cli_sdp_game_synthetic_json_and_plot(tmp_path):
     png, log = tmp_path / "game.png", tmp_path / "game.jsonl"
     res = runner.invoke(packing_app, ["sdp-game", "--evaluations", "6", "--evaluator",
                                       "synthetic", "--r", "1.2", "--plot", str(png),
-                                      "--log", str(log), "--json"])
+                                      "--log", str(log), "--db", str(tmp_path / "g.db"),
+                                      "--executor", "serial", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["evaluations"] == 6 and png.stat().st_size > 5_000
