@@ -1,10 +1,15 @@
 """The runner: drives any engine through ask/tell, verifies and records what it finds.
 
-One loop for every engine and every executor::
+One loop for every engine and every executor, from ``discovery search <engine>`` and
+from ``discovery run campaign.toml`` alike::
 
-    ask -> skip tasks this run already finished (resume) -> submit to the executor
-        -> as results arrive: verify each candidate -> record the task's conjectures
-           and the task key in ONE transaction -> tell the engine -> checkpoint
+    restore the engine's state -> submit again the tasks left pending by the last session
+    -> ask -> skip tasks this run already finished -> store the task as pending -> submit
+    -> as results arrive (in ask order for an ordered engine): verify each candidate with
+       the verifier of its kind -> tell the engine -> record the task's conjectures, the
+       task key, the end of its pending entry and (ordered engines) the engine's state in
+       ONE transaction
+    -> at the end of the session: record the engine's ``finish()`` candidates
 
 Only this (client) process writes to the store. A run ends when the engine is done,
 when its time budget (``budget_hours``) or task budget (``max_tasks``) is spent, or
@@ -341,11 +346,9 @@ class Runner:
                 if deadline is not None and time.monotonic() >= deadline:
                     return
 
-        def harvest() -> None:
-            futures = [fut for _, fut in in_flight.values()]
-            if ordered:  # tell in ask order: wait for the oldest task
-                futures = futures[:1]
-            executor.wait(futures, timeout=0.5)
+        def collect() -> None:
+            """Complete the finished tasks (an ordered engine's only up to the oldest
+            unfinished one)."""
             for key, (task, fut) in list(in_flight.items()):
                 if not fut.done():
                     if ordered:
@@ -353,6 +356,13 @@ class Runner:
                     continue
                 del in_flight[key]
                 complete(task, fut)
+
+        def harvest() -> None:
+            futures = [fut for _, fut in in_flight.values()]
+            if ordered:  # tell in ask order: wait for the oldest task
+                futures = futures[:1]
+            executor.wait(futures, timeout=0.5)
+            collect()
 
         try:
             while True:
@@ -388,14 +398,7 @@ class Runner:
         finally:
             try:
                 if status != "failed":
-                    # what has finished is recorded; in order, for an ordered engine
-                    for key, (task, fut) in list(in_flight.items()):
-                        if not fut.done():
-                            if ordered:
-                                break
-                            continue
-                        del in_flight[key]
-                        complete(task, fut)
+                    collect()  # what has finished is recorded
                     final = [self._verified(c) for c in engine.finish()]
                     if final:
                         record(final)
