@@ -37,6 +37,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -64,9 +65,27 @@ def execute_task(task: Task, imports: Sequence[str] = ()) -> list[Candidate]:
     return list(execute(task))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies (the client killed with -9 would
+    otherwise leave its workers running, re-parented to init)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not available: workers may outlive a killed client
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _init_worker(imports: Sequence[str]) -> None:
     # Ctrl-C in a terminal reaches the whole process group: only the client handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     for module in imports:
         importlib.import_module(module)
 

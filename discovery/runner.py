@@ -347,8 +347,9 @@ class Runner:
                     return
 
         def collect() -> None:
-            """Complete the finished tasks (an ordered engine's only up to the oldest
-            unfinished one)."""
+            """Complete the finished tasks. An ordered engine's oldest task only: the runner
+            refills before it tells the next result, so task i is always asked after exactly
+            the same results, however many finished at once (any executor, any timing)."""
             for key, (task, fut) in list(in_flight.items()):
                 if not fut.done():
                     if ordered:
@@ -356,6 +357,8 @@ class Runner:
                     continue
                 del in_flight[key]
                 complete(task, fut)
+                if ordered:
+                    break
 
         def harvest() -> None:
             futures = [fut for _, fut in in_flight.values()]

@@ -114,7 +114,7 @@ def run_command(
             scheduler=scheduler,
             hours=hours,
             max_tasks=max_tasks,
-            progress=_progress(quiet, progress),
+            progress=_progress(quiet or json_, progress),
             verify=False if no_verify else None,
         )
     print_result(result, json_=json_)
