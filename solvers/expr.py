@@ -109,7 +109,7 @@ MAX_MAGNITUDE_BITS = 100000
 
 _TOKEN_RE = re.compile(
     r"(?P<space>[ \t\r\n]+)"
-    r"|(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"|(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<op>\*\*|[-+*/^(),])"
 )
@@ -294,10 +294,18 @@ class _Parser:
         return self.node("call", name.pos, name.text, tuple(args))
 
     def number(self, tok: _Token) -> Fraction:
-        whole, _, frac = tok.text.partition(".")
+        """A literal, exactly: ``12``, ``1.5``, ``.5``, and scientific notation ``1e-40``,
+        ``2.5E+7`` (so ``2e-1`` is 0.2; write ``2*e - 1`` or ``2 e - 1`` for 2e - 1)."""
+        mantissa, _, exponent = tok.text.lower().partition("e")
+        whole, _, frac = mantissa.partition(".")
         if len(whole) + len(frac) > MAX_LITERAL_DIGITS:
             raise self.error(f"number literal longer than {MAX_LITERAL_DIGITS} digits", tok.pos)
-        return Fraction(int(whole or "0") * 10 ** len(frac) + int(frac or "0"), 10 ** len(frac))
+        shift = int(exponent) if exponent else 0
+        if abs(shift) > MAX_LITERAL_DIGITS:
+            raise self.error(f"exponent of a number literal beyond +-{MAX_LITERAL_DIGITS}",
+                             tok.pos)
+        value = Fraction(int(whole or "0") * 10 ** len(frac) + int(frac or "0"), 10 ** len(frac))
+        return value * Fraction(10) ** shift
 
 
 # Parser-level function table: name -> arity ("ln" is log).
