@@ -396,6 +396,7 @@ def _stored_lp_bound(n: int) -> str | None:
 def plot_command(
     output: Path = typer.Option(Path("packing_bounds.png"), "--output", "-o"),
     directory: Path = typer.Option(DATA_DIR, "--dir"),
+    json_: bool = JSON,
 ) -> None:
     """Plot the stored (re-verified) LP bounds against the best known packings."""
     from discovery.plots_packing import plot_bounds
@@ -408,6 +409,9 @@ def plot_command(
         plot_bounds(rows, ref["best_known_density_lower_bounds"], output,
                     three_point=ref.get("three_point_bound_density_Cohn_deLaat_Salmon_2022"),
                     verified_three_point=reverify_three_point_certificates(directory))
+    if json_:
+        emit_json({"plot": str(output), "dimensions": [r["dimension"] for r in rows]})
+        return
     Console().print(f"plot: {output}")
 
 
