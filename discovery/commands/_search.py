@@ -94,20 +94,18 @@ def search_session(engine: str, config: dict[str, Any], opts: SearchOptions
             verify_digits=opts.verify_digits,
         )
         mode = opts.progress_mode
-        store = Store(":memory:") if opts.no_store else None
-        try:
-            if store is None:
-                from discovery.campaign import build_engine, check_executor
-
-                check_executor(opts.executor, opts.scheduler)  # before the store exists
-                build_engine(engine, config)
-                store = Store(opts.db)
-            result = run_campaign(campaign, store=store, hours=opts.hours,
-                                  max_tasks=opts.max_tasks, progress=mode)
-        except BaseException:
-            if store is not None:
+        if opts.no_store:
+            store = Store(":memory:")
+            try:
+                result = run_campaign(campaign, store=store, hours=opts.hours,
+                                      max_tasks=opts.max_tasks, progress=mode)
+            except BaseException:
                 store.close()
-            raise
+                raise
+        else:  # run_campaign validates everything before it creates the store
+            result = run_campaign(campaign, db=opts.db, hours=opts.hours,
+                                  max_tasks=opts.max_tasks, progress=mode)
+            store = Store(opts.db, readonly=True)
     try:
         yield result, store
     finally:
