@@ -43,12 +43,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from discovery.executors import make_executor
 from discovery.progress import NullProgress, ProgressSnapshot, make_progress
 from search.base import Candidate, Engine, Task
 from solvers.errors import DiscoveryError, EngineError
+
+if TYPE_CHECKING:
+    from discovery.store import Store
 
 __all__ = ["Runner", "RunSummary", "default_verifier", "engine_modules"]
 
@@ -311,7 +314,8 @@ class Runner:
             pairs = [self._verified(c) for c in engine.to_record(task, candidates)]
             record(pairs)
             engine.tell(task, candidates)
-            store.finish_task(run_id, task.key, pairs, state=engine.state() if ordered else None)
+            store.finish_task(run_id, task.key, pairs, state=engine.state() if ordered else None,
+                              companions=self._companions(store, pairs))
             finished.add(task.key)
             counts["tasks"] += 1
             self._count_verdicts(counts, pairs)
@@ -405,7 +409,8 @@ class Runner:
                     final = [self._verified(c) for c in engine.finish()]
                     if final:
                         record(final)
-                        store.record_many(run_id, final)
+                        store.record_many(run_id, final,
+                                          companions=self._companions(store, final))
                         self._count_verdicts(counts, final)
             except BaseException:
                 status = "failed"
@@ -449,6 +454,32 @@ class Runner:
         if restated and restated != candidate.claim:
             candidate = replace(candidate, claim=restated)
         return candidate, evidence
+
+    def _companions(self, store: Store, pairs: list) -> list[tuple[Candidate, Any]]:
+        """The formulas the families of verified candidates need as rows, verified alike.
+
+        An ESMA pattern's contracted PCF and a family's canonical representative get their
+        own claims (exact Möbius images, :func:`discovery.families.companions`) and their own
+        verification, and are recorded in the task's transaction.
+        """
+        from discovery.families import companions
+
+        out: list[tuple[Candidate, Any]] = []
+        seen: set[str] = set()
+        for candidate, evidence in pairs:
+            if _verdict(evidence) not in ("verified", "proven") and self.verifier is not None:
+                continue
+            try:
+                extra = companions(candidate)
+            except Exception as exc:  # a family is a convenience: never lose the candidate
+                self.progress.log(f"no family for {candidate.key}: {type(exc).__name__}: {exc}")
+                continue
+            for c in extra:
+                if c.key in seen or c.key in store:
+                    continue
+                seen.add(c.key)
+                out.append(self._verified(c))
+        return out
 
     def _install_signal_handlers(self) -> dict:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():

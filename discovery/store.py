@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 DEFAULT_DB = "conjectures.db"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4D445742  # "MDWB": marks an SQLite file as a conjecture store
 
 STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
@@ -163,6 +163,27 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             payload TEXT NOT NULL,
             PRIMARY KEY (run_id, task_key)
         ) WITHOUT ROWID""",
+    ),
+    # v3: formula families (discovery.families): every conjecture belongs to one, with the
+    # exact map to its representative; relations carry their Möbius map.
+    3: (
+        """CREATE TABLE families (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            constant TEXT,
+            representative INTEGER REFERENCES conjectures(id),
+            members INTEGER NOT NULL DEFAULT 0,
+            digits INTEGER,
+            delta REAL,
+            first_found TEXT NOT NULL,
+            source TEXT,
+            value TEXT
+        )""",
+        "CREATE INDEX families_constant ON families(constant, digits)",
+        "ALTER TABLE conjectures ADD COLUMN family INTEGER REFERENCES families(id)",
+        "ALTER TABLE conjectures ADD COLUMN family_map TEXT",
+        "CREATE INDEX conjectures_family ON conjectures(family)",
+        "ALTER TABLE relations ADD COLUMN map TEXT",
     ),
 }
 
@@ -290,11 +311,7 @@ def formula_text(kind: str, formula: Any) -> str:
             # A signed continued fraction a0 + s0/(a1 + s1/(a2 + ...)), signs periodic.
             head = ", ".join(_int_text(t) if isinstance(t, int) else str(t) for t in terms[1:])
             pattern = ",".join("+" if s > 0 else "-" for s in signs)
-            text = f"SCF({pattern})[{terms[0]}; {head}, ...]"
-            pcf = formula.get("pcf")
-            if isinstance(pcf, Mapping) and "a" in pcf and "b" in pcf:
-                text += f" ~ {formula_text(kind, {'a': pcf['a'], 'b': pcf['b']})}"
-            return text
+            return f"SCF({pattern})[{terms[0]}; {head}, ...]"
     return f"{kind}{dumps(formula)}"
 
 
@@ -341,6 +358,8 @@ class ConjectureRecord:
     first_seen: str = ""
     last_seen: str = ""
     times_found: int = 1
+    family: int | None = None
+    family_map: dict | None = None
 
     @property
     def formula_text(self) -> str:
@@ -350,6 +369,16 @@ class ConjectureRecord:
     def __repr__(self) -> str:
         digits = f", {self.digits} digits" if self.digits is not None else ""
         return f"Conjecture #{self.id} [{self.status}{digits}]: {self.formula_text} = {self.claim}"
+
+    def _repr_html_(self) -> str:
+        from discovery.catalogue import conjecture_html
+
+        return conjecture_html(self)
+
+    def _repr_latex_(self) -> str:
+        from discovery.catalogue import conjecture_latex
+
+        return f"${conjecture_latex(self)}$"
 
     def to_dict(self) -> dict:
         """A JSON-able dict (huge integers stay exact Python ints)."""
@@ -368,6 +397,8 @@ class ConjectureRecord:
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "times_found": self.times_found,
+            "family": self.family,
+            "family_map": self.family_map,
         }
 
     def to_candidate(self) -> Candidate:
@@ -378,18 +409,24 @@ class ConjectureRecord:
 
 @dataclass(frozen=True)
 class RelationRecord:
-    """A typed edge ``src -type-> dst`` between keys."""
+    """A typed edge ``src -type-> dst`` between keys.
+
+    ``map``, when known, is the Möbius map between the two limits:
+    ``{"mobius": [A, B, C, D]}`` means ``src = (A*dst + B)/(C*dst + D)``.
+    """
 
     src: str
     type: str
     dst: str
     run: int | None = None
+    map: dict | None = None
 
     def __repr__(self) -> str:
         return f"{self.src} -{self.type}-> {self.dst}"
 
     def to_dict(self) -> dict:
-        return {"src": self.src, "type": self.type, "dst": self.dst, "run": self.run}
+        return {"src": self.src, "type": self.type, "dst": self.dst, "run": self.run,
+                "map": self.map}
 
 
 @dataclass(frozen=True)
@@ -443,7 +480,7 @@ class RunRecord:
 
 _CONJ_COLUMNS = (
     "id, key, kind, formula, claim, constant, status, digits, evidence, engine, "
-    "first_seen, last_seen, times_found"
+    "first_seen, last_seen, times_found, family, family_map"
 )
 
 
@@ -462,6 +499,8 @@ def _row_to_record(row: tuple) -> ConjectureRecord:
         first_seen=row[10],
         last_seen=row[11],
         times_found=row[12],
+        family=row[13],
+        family_map=loads(row[14]),
     )
 
 
@@ -533,7 +572,9 @@ class Store:
             raise StoreError(f"{p} is a directory, not a conjecture store")
         existing = p.exists() and p.stat().st_size > 0
         if existing:
-            self._check_existing(p)
+            version = self._check_existing(p)
+            if readonly and version < SCHEMA_VERSION:
+                self._upgrade_for_reading(p, version, timeout)
         elif readonly:
             raise StoreError(f"No conjecture store at {p}")
         elif not p.parent.exists():
@@ -602,6 +643,20 @@ class Store:
                 f"{p} has store schema version {version}, newer than this workbench supports "
                 f"({SCHEMA_VERSION}); upgrade the workbench"
             )
+        return version
+
+    @staticmethod
+    def _upgrade_for_reading(p: Path, version: int, timeout: float) -> None:
+        """Migrate an older store before reading it (readers see the current schema)."""
+        import os
+
+        if not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)):
+            raise StoreError(
+                f"{p} has store schema version {version} and this workbench reads version "
+                f"{SCHEMA_VERSION}; it cannot upgrade a file it may not write (ask its owner "
+                f"to open it once with the workbench)"
+            )
+        Store(p, timeout=timeout).close()
 
     def _migrate(self) -> None:
         """Create the schema, or apply the forward migrations it lacks, in one transaction."""
@@ -636,6 +691,16 @@ class Store:
                         "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
                         (version, _now()),
                     )
+                if current and current < 3:
+                    # Existing conjectures join their families (and the formulas the families
+                    # need become rows), in this same transaction.
+                    from discovery.catalogue import backfill_families
+
+                    self._depth = 1
+                    try:
+                        backfill_families(self)
+                    finally:
+                        self._depth = 0
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -744,6 +809,7 @@ class Store:
         *,
         engine: str | None = None,
         when: str | None = None,
+        family: Any = None,
     ) -> int:
         """Record a candidate and its verification evidence; return the conjecture id.
 
@@ -759,8 +825,12 @@ class Store:
             The run that found it: adds a ``found-by`` relation to ``run:<id>``.
         engine : str, optional
             Engine name; defaults to the run's engine.
+        family : discovery.families.Assignment, optional
+            The candidate's family; computed (:func:`discovery.families.assign`) if not given.
 
         A known key gets a new evidence entry, ``times_found + 1`` and the merged status.
+        Every conjecture joins its family (:mod:`discovery.catalogue`) in the same
+        transaction.
         """
         entry = _evidence_dict(evidence)
         verdict = entry.get("verdict")
@@ -803,7 +873,9 @@ class Store:
                     ),
                 )
                 cid = cur.lastrowid
+                new = True
             else:
+                new = False
                 cid, old_status, old_digits, old_evidence, old_claim = row[0]
                 if candidate.claim != old_claim:
                     entry["claim"] = candidate.claim
@@ -820,8 +892,13 @@ class Store:
                     "last_seen = ?, times_found = times_found + 1 WHERE id = ?",
                     (status, digits, dumps(entries), when, cid),
                 )
-            for rtype, other in candidate.relations:
-                self.add_relation(candidate.key, rtype, other, run_id=run_id)
+            from discovery.catalogue import join_family, relation_map
+
+            join_family(self, cid, candidate, family, new=new, digits=digits, entry=entry)
+            for rel in candidate.relations:
+                rtype, other = rel[0], rel[1]
+                rmap = rel[2] if len(rel) > 2 else relation_map(candidate, rtype, other)
+                self.add_relation(candidate.key, rtype, other, run_id=run_id, map=rmap)
             if run_id is not None:
                 self.add_relation(candidate.key, "found-by", f"run:{run_id}", run_id=run_id)
         return cid
@@ -935,14 +1012,26 @@ class Store:
 
     # -- relations -------------------------------------------------------------------------------
 
-    def add_relation(self, src: str, type: str, dst: str, run_id: int | None = None) -> bool:
-        """Add the edge ``src -type-> dst`` (ignored if present); True if it was new."""
+    def add_relation(
+        self, src: str, type: str, dst: str, run_id: int | None = None, map: Any = None
+    ) -> bool:
+        """Add the edge ``src -type-> dst`` (ignored if present); True if it was new.
+
+        ``map`` (a dict such as ``{"mobius": [A, B, C, D]}``: ``src = (A dst + B)/(C dst + D)``)
+        is kept with the edge; an edge stored without one gets it when it is added again.
+        """
         _check_relation_type(type)
         with self.transaction():
             cur = self._write(
-                "INSERT OR IGNORE INTO relations (src, type, dst, run) VALUES (?, ?, ?, ?)",
-                (str(src), type, str(dst), run_id),
+                "INSERT OR IGNORE INTO relations (src, type, dst, run, map) VALUES (?, ?, ?, ?, ?)",
+                (str(src), type, str(dst), run_id, None if map is None else dumps(map)),
             )
+            if cur.rowcount == 0 and map is not None:
+                self._write(
+                    "UPDATE relations SET map = ? WHERE src = ? AND type = ? AND dst = ? "
+                    "AND map IS NULL",
+                    (dumps(map), str(src), type, str(dst)),
+                )
         return cur.rowcount > 0
 
     def add_relations(self, edges: Iterable[tuple], run_id: int | None = None) -> int:
@@ -962,11 +1051,54 @@ class Store:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = "SELECT src, type, dst, run FROM relations"
+        sql = "SELECT src, type, dst, run, map FROM relations"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
-        return [RelationRecord(*r) for r in self._read(sql, params)]
+        return [RelationRecord(*r[:4], loads(r[4])) for r in self._read(sql, params)]
+
+    # -- families (discovery.catalogue) -----------------------------------------------------------
+
+    def families(self, constant: str | None = None, kind: str | None = None,
+                 status: str | None = None, min_digits: int | None = None,
+                 new: bool | None = None, sort: str = "digits", limit: int | None = 50,
+                 offset: int = 0) -> list:
+        """Families of formulas (see :func:`discovery.catalogue.list_families`).
+
+        Examples
+        --------
+        >>> from search.base import Candidate
+        >>> store = Store(":memory:")
+        >>> c = Candidate("pcf", "pcf:a", {"a": [5, 27, 51, 34], "b": [0, 0, 0, 0, 0, 0, -1]},
+        ...               "6/zeta(3)", "zeta3")
+        >>> _ = store.record(c, {"verdict": "verified", "digits": 100})
+        >>> store.families(constant="zeta(3)")
+        [Family F1 [known, 1 members]: PCF(34n^3 + 51n^2 + 27n + 5, -n^6) = 6/zeta(3)]
+        >>> store.close()
+        """
+        from discovery.catalogue import list_families
+
+        return list_families(self, constant, kind, status, min_digits, new, sort, limit, offset)
+
+    def count_families(self, constant: str | None = None, kind: str | None = None,
+                       status: str | None = None, min_digits: int | None = None,
+                       new: bool | None = None) -> int:
+        """How many families match (see :meth:`families`)."""
+        from discovery.catalogue import count_families
+
+        return count_families(self, constant, kind, status, min_digits, new)
+
+    def family(self, ref: int | str):
+        """A family by id (``7``, ``"F7"``) or by its representative's key."""
+        from discovery.catalogue import get_family
+
+        return get_family(self, ref)
+
+    def family_members(self, family_id: int, limit: int | None = None) -> list:
+        """The conjectures of a family, representative first."""
+        from discovery.catalogue import family_members
+
+        return family_members(self, family_id, limit)
 
     # -- runs ------------------------------------------------------------------------------------
 
@@ -1099,6 +1231,7 @@ class Store:
         candidates_with_evidence: Iterable[tuple[Candidate, Any]] = (),
         *,
         state: Mapping | None = None,
+        companions: Iterable[tuple[Candidate, Any]] = (),
     ) -> list[int]:
         """Record a finished task's candidates and the task key in ONE transaction.
 
@@ -1118,6 +1251,10 @@ class Store:
         state : dict, optional
             The engine's state after it was told this task's result: saved as the
             run's state (as :meth:`save_state` does) in the same transaction.
+        companions : iterable of (Candidate, evidence)
+            Formulas the candidates' families need as rows (:func:`discovery.families.
+            companions`), verified like them: recorded first, in the same transaction, but
+            not counted as the task's output.
 
         Returns
         -------
@@ -1148,6 +1285,8 @@ class Store:
                 )
                 keys = loads(row[0][0]) or []
                 return [self.get(k).id for k in keys if k in self]
+            for candidate, evidence in companions:
+                self.record(candidate, evidence, run_id=run_id)
             ids, keys = [], []
             for candidate, evidence in candidates_with_evidence:
                 ids.append(self.record(candidate, evidence, run_id=run_id))
@@ -1169,6 +1308,7 @@ class Store:
         self,
         run_id: int | None,
         candidates_with_evidence: Iterable[tuple[Candidate, Any]],
+        companions: Iterable[tuple[Candidate, Any]] = (),
     ) -> list[int]:
         """Record several ``(candidate, evidence)`` pairs of a run in ONE transaction.
 
@@ -1181,6 +1321,8 @@ class Store:
             The conjecture ids, in the order of the candidates.
         """
         with self.transaction():
+            for candidate, evidence in companions:
+                self.record(candidate, evidence, run_id=run_id)
             return [
                 self.record(candidate, evidence, run_id=run_id)
                 for candidate, evidence in candidates_with_evidence
@@ -1313,9 +1455,11 @@ class Store:
         }
 
     def export(self) -> dict:
-        """Everything in the store as one JSON-able dict (conjectures, relations, runs)."""
+        """Everything in the store as one JSON-able dict (families, conjectures, relations,
+        runs)."""
         return {
             "schema_version": self.schema_version,
+            "families": [f.to_dict() for f in self.families(limit=None, sort="found")],
             "conjectures": [r.to_dict() for r in self.query()],
             "relations": [r.to_dict() for r in self.relations()],
             "runs": [r.to_dict() for r in self.runs()],

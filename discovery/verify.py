@@ -72,6 +72,9 @@ class Evidence:
         How the two sides were computed.
     note : str
         A human explanation when the verdict is not ``verified``.
+    value : str
+        The formula's own value (from its convergent), to at most 40 significant digits
+        and no more than its error estimate supports: what ``db find --value`` compares.
     """
 
     verdict: str
@@ -85,6 +88,7 @@ class Evidence:
     estimated_digits: int
     method: str = "exact convergents (product tree) vs independent mpmath evaluation"
     note: str = ""
+    value: str = ""
     history: tuple[tuple[int, float], ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict:
@@ -282,5 +286,13 @@ def verify(
         claim=claim_text,
         estimated_digits=est_digits,
         note=note,
+        value=ctx.nstr(x, max(1, min(40, est_digits + _magnitude(x)))),
         history=tuple(history),
     )
+
+
+def _magnitude(x: Any) -> int:
+    """Digits before the point of ``x`` (0 for |x| < 1)."""
+    if x == 0:
+        return 0
+    return max(0, int(math.floor(float(mpmath.log10(abs(x))))) + 1)

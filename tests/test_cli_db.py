@@ -119,9 +119,11 @@ def test_db_show_by_id_and_by_key(db):
     data = json.loads(r.stdout)
     assert data["evidence"][0]["depth"] == 120
     assert data["related_from"] == [
-        {"src": APERY3_X2.key, "type": "equivalent-to", "dst": APERY3.key, "run": 1}
+        {"src": APERY3_X2.key, "type": "equivalent-to", "dst": APERY3.key, "run": 1,
+         "map": None}
     ]
-    assert {"src": APERY3.key, "type": "found-by", "dst": "run:1", "run": 1} in data["relations"]
+    assert {"src": APERY3.key, "type": "found-by", "dst": "run:1", "run": 1,
+            "map": None} in data["relations"]
     by_key = invoke("db", "show", APERY3.key, "--db", db, "--json")
     assert json.loads(by_key.stdout)["id"] == 1
     human = invoke("db", "show", "1", "--db", db)

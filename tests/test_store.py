@@ -269,7 +269,8 @@ def test_stats_and_export(store):
     data = store.export()
     assert [c["claim"] for c in data["conjectures"]] == ["6/zeta(3)", "e"]
     assert data["relations"] == [
-        {"src": APERY.key, "type": "improves", "dst": EULER_E.key, "run": None}
+        {"src": APERY.key, "type": "improves", "dst": EULER_E.key, "run": None,
+             "map": None}
     ]
     assert repr(store.get(1)) == (
         "Conjecture #1 [verified, 120 digits]: PCF(34n^3 + 51n^2 + 27n + 5, -n^6) = 6/zeta(3)"
