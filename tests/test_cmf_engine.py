@@ -110,7 +110,10 @@ def zeta3_store():
 
 
 def test_search_records_pcfs_whose_limits_are_mobius_in_zeta3(zeta3_store):
-    pcfs = zeta3_store.query(kind="pcf")
+    # The engine's own PCFs (the runner also records the PCFs the walks' families need,
+    # with exactly derived claims: some of those converge slowly, like Euler's series).
+    pcfs = [r for r in zeta3_store.query(kind="pcf")
+            if any("derived" not in e.get("search", {}) for e in r.evidence)]
     assert len(pcfs) >= 10
     assert APERY.key in {r.key for r in pcfs}
     for rec in pcfs:

@@ -1,4 +1,4 @@
-"""Provenance of runs, pending tasks and atomic state (store schema v2), and the v1 -> v2
+"""Provenance of runs, pending tasks and atomic state (store schema v2), and the v1 -> v3
 migration of an existing store.
 """
 
@@ -135,7 +135,7 @@ def test_run_record_and_export_carry_the_provenance(store):
     assert record.to_dict()["provenance"] == record.provenance
     assert record.provenance[0]["git"] == PROV["git"]
     exported = store.export()
-    assert exported["schema_version"] == SCHEMA_VERSION == 2
+    assert exported["schema_version"] == SCHEMA_VERSION == 3
     assert exported["runs"][0]["provenance"][0]["command"] == PROV["command"]
     assert json.loads(json.dumps(exported["runs"]))[0]["provenance"] == record.provenance
 
@@ -267,7 +267,7 @@ def test_record_many_records_a_batch_in_one_transaction(store):
     assert GOLDEN.key not in store and store.finished_count(run) == 0
 
 
-# -- migration v1 -> v2 ------------------------------------------------------------------------
+# -- migration v1 -> v3 ------------------------------------------------------------------------
 
 
 def _v1_store(path, monkeypatch):
@@ -277,46 +277,60 @@ def _v1_store(path, monkeypatch):
         with Store(path) as s:
             assert s.schema_version == 1
             tables = {r[0] for r in s._read("SELECT name FROM sqlite_master")}
-            assert "pending_tasks" not in tables
-            s._conn.execute(
+            assert "pending_tasks" not in tables and "families" not in tables
+            c = s._conn
+            c.execute(
                 "INSERT INTO runs (name, engine, config, config_hash, started, status) "
                 "VALUES ('demo', 'esma', ?, ?, '2025-01-01T00:00:00.000+00:00', 'running')",
                 (store_module.dumps({"degree": 1}), store_module._config_hash({"degree": 1})),
             )
-            s.record(APERY, {"verdict": "verified", "digits": 300}, run_id=1)
-            s.record(EULER, {"verdict": "refuted", "digits": 2}, run_id=1)
-            s.add_relation(EULER.key, "improves", APERY.key, run_id=1)
-            s._conn.execute(
+            for cand, status, digits in ((APERY, "verified", 300), (EULER, "refuted", None)):
+                ev = [{"verdict": status, "digits": digits, "run": 1, "engine": "esma",
+                       "when": "2025-01-01T00:00:01.000+00:00"}]
+                c.execute(
+                    "INSERT INTO conjectures (key, kind, formula, claim, constant, status, "
+                    "digits, evidence, engine, first_seen, last_seen, times_found) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, 'esma', '2025-01-01', '2025-01-01', 1)",
+                    (cand.key, cand.kind, store_module.dumps(cand.formula), cand.claim,
+                     cand.constant, status, digits, store_module.dumps(ev)),
+                )
+            for src, rtype, dst in ((APERY.key, "found-by", "run:1"),
+                                    (EULER.key, "found-by", "run:1"),
+                                    (EULER.key, "improves", APERY.key)):
+                c.execute("INSERT INTO relations (src, type, dst, run) VALUES (?, ?, ?, 1)",
+                          (src, rtype, dst))
+            c.execute(
                 "INSERT INTO finished_tasks (run_id, task_key, finished, candidates) "
                 "VALUES (1, 't1', '2025-01-01T00:00:01.000+00:00', ?)",
                 (store_module.dumps([APERY.key, EULER.key]),),
             )
-            s._conn.execute("UPDATE runs SET state = ?, status = 'stopped' WHERE id = 1",
-                            (store_module.dumps({"next": 2}),))
+            c.execute("UPDATE runs SET state = ?, status = 'stopped' WHERE id = 1",
+                      (store_module.dumps({"next": 2}),))
 
 
-def test_a_v1_store_is_read_without_migrating_and_upgraded_by_a_writer(tmp_path, monkeypatch):
+def test_a_v1_store_is_upgraded_by_its_first_reader_and_keeps_everything(tmp_path, monkeypatch):
     path = tmp_path / "v1.db"
     _v1_store(path, monkeypatch)
-    before = sha(path)
-    with Store(path, readonly=True) as s:
-        assert s.schema_version == 1
+    with Store(path, readonly=True) as s:  # a writable file: upgraded, then read
+        assert s.schema_version == 3
         (run,) = s.runs()
         assert (run.provenance, run.state, run.finished_tasks) == ([], {"next": 2}, 1)
-        assert s.run(1).to_dict()["provenance"] == []
         assert s.pending_tasks(1) == []
-        assert s.finished_count(1) == 1
         assert s.export()["runs"][0]["provenance"] == []
+        assert all(c.family is not None for c in s.query())
     shown = invoke("db", "show", "1", "--db", path)
     assert shown.exit_code == 0, shown.output
     assert "found by run #1 demo/esma (no provenance recorded)" in shown.stdout
     assert json.loads(invoke("db", "show", "1", "--db", path, "--json").stdout)["runs"][0][
         "provenance"
     ] == []
-    assert sha(path) == before  # readers never migrate
+    before = sha(path)
+    with Store(path, readonly=True) as s:
+        assert len(s) == 2
+    assert sha(path) == before  # an up-to-date store is never written by a reader
 
     with Store(path) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == 3
         assert [(c.key, c.status, c.digits) for c in s.query()] == [
             (APERY.key, "verified", 300), (EULER.key, "refuted", None)
         ]
@@ -336,6 +350,6 @@ def test_a_v1_store_is_read_without_migrating_and_upgraded_by_a_writer(tmp_path,
     conn = sqlite3.connect(path)
     try:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
     finally:
         conn.close()

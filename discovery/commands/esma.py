@@ -20,8 +20,35 @@ from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
+from solvers.errors import StoreError
 
 __all__ = ["esma_command", "esma_rows"]
+
+
+def _families(store: Any, rows: list[dict]) -> list[dict]:
+    """The families of the patterns: id, representative text, its own claim, known, count."""
+    counts: dict[int, int] = {}
+    for r in rows:
+        if r.get("family") is not None:
+            counts[r["family"]] = counts.get(r["family"], 0) + 1
+    out = []
+    for fid, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        fam = store.family(fid)
+        out.append({"id": fid, "formula_text": fam.formula_text, "claim": fam.claim,
+                    "known": fam.known, "source": fam.source, "patterns": n,
+                    "representative": fam.representative.key if fam.representative else None})
+    return out
+
+
+def _own_claim(store: Any, key: str, lhs_claim: str, mobius: Any) -> str:
+    """The contracted PCF's OWN limit: its row's claim, else the exact image of the LHS."""
+    from discovery.families import claim_image
+    from solvers.pcf_families import mobius_invert
+
+    try:
+        return store.get(key).claim
+    except StoreError:
+        return claim_image(lhs_claim, mobius_invert(mobius or (1, 0, 0, 1)))
 
 
 def esma_rows(store: Any, run_id: int) -> list[dict]:
@@ -62,8 +89,10 @@ def esma_rows(store: Any, run_id: int) -> list[dict]:
         }
         if "pcf" in f:
             pcf = PCF.from_dict(f["pcf"])
-            row["pcf"] = {"a": pcf.a_text, "b": pcf.b_text, "key": pcf.key}
+            row["pcf"] = {"a": pcf.a_text, "b": pcf.b_text, "key": pcf.key,
+                          "claim": _own_claim(store, pcf.key, rec.claim, f.get("mobius"))}
             row["mobius"] = f.get("mobius")
+        row["family"] = rec.family
         rows.append(row)
     groups = {g: i for i, g in enumerate(dict.fromkeys(r["group_key"] for r in rows))}
     for r in rows:
@@ -111,6 +140,7 @@ def esma_command(
         summary = result.runs[0]
         state = store.run(summary.run_id).state or {}
         rows = esma_rows(store, summary.run_id)
+        families = _families(store, rows)
     out = {
         **result.to_dict(),
         "run": summary.run_id,
@@ -121,6 +151,7 @@ def esma_command(
                   "complete": summary.status == "finished"},
         "results": rows,
         "groups": len({r["group"] for r in rows}),
+        "families": families,
         "verified": sum(r["verdict"] == "verified" for r in rows),
         "stored": None if no_store else str(db),
     }
@@ -130,7 +161,7 @@ def esma_command(
     _print(out)
 
 
-def _print(out: dict) -> None:
+def _print(out: dict, limit: int = 50) -> None:
     console = Console(markup=False)
     space = out["space"]
     table = Table(
@@ -142,25 +173,35 @@ def _print(out: dict) -> None:
             f"run #{out['run']} [{out['status']}])"
         )
     )
-    for col in ("#", "LHS", "signs", "terms", "recurrence", "shape", "d/term", "verdict", "PCF"):
-        table.add_column(col)
-    for r in out["results"]:
-        terms = ", ".join(str(t) for t in r["terms"][:10]) + ", ..."
+    for col in ("#", "LHS", "signs", "terms", "shape", "d/term", "verdict", "family"):
+        table.add_column(col, overflow="fold")
+    shown = out["results"][:limit]
+    for r in shown:
+        terms = ", ".join(str(t) for t in r["terms"][:8]) + ", ..."
         rate = r["digits_per_term"]
         rate_text = "-" if rate is None else f"{rate:.3f}"
-        pcf = r.get("pcf")
         table.add_row(
             str(r["group"]),
             r["lhs"],
             str(r["signs"]),
             terms,
-            str(r["recurrence"]),
             r["pattern"] + (f"/{r['period']}" if r["period"] > 1 else ""),
             rate_text,
             f"{r['verdict']} ({r['digits']})",
-            f"PCF({pcf['a']}, {pcf['b']})" if pcf else "-",
+            "-" if r.get("family") is None else f"F{r['family']}",
         )
     console.print(table)
+    fams = Table(title="their families: each representative with its OWN limit")
+    for col in ("family", "", "patterns", "representative = its limit"):
+        fams.add_column(col, overflow="fold")
+    for f in out.get("families", []):
+        fams.add_row(f"F{f['id']}", "known" if f["known"] else "new", str(f["patterns"]),
+                     f"{f['formula_text']} = {f['claim']}")
+    if out.get("families"):
+        console.print(fams)
+    if len(shown) < len(out["results"]):
+        console.print(f"showing {len(shown)} of {len(out['results'])} patterns; all of them "
+                      f"are in --json, and `discovery db list` lists their families.")
     k_rate = out["results"][0]["constant_digits_per_term"] if out["results"] else None
     if k_rate is not None:
         console.print(f"K's simple continued fraction: {k_rate:.3f} digits/term")

@@ -37,6 +37,8 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
     counts: dict[str, int] = {}
     for r in records:
         counts[r.status] = counts.get(r.status, 0) + 1
+    families = _families_of(store, records)
+    known = sum(f.known for f in families)
     if json_:
         single = {"run": result.runs[0].run_id, "tasks_total": result.runs[0].tasks_total} \
             if len(result.runs) == 1 else {}
@@ -44,6 +46,9 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
             **result.to_dict(),
             **single,
             "found": {"total": len(records), "by_status": counts},
+            "families": {"total": len(families), "known": known,
+                         "new": len(families) - known,
+                         "list": [f.to_dict() for f in families[:top]]},
             "conjectures": [
                 {k: v for k, v in r.to_dict().items() if k != "evidence"} for r in records[:top]
             ],
@@ -70,18 +75,28 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
     if failed:
         console.print(f"{failed} tasks failed; they run again when the run resumes.")
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "nothing yet"
-    console.print(f"conjectures found by these runs: {len(records)} ({summary})")
-    if records:
-        best = Table(title=f"best {min(top, len(records))} conjectures")
-        for col in ("id", "status", "digits", "constant", "claim", "formula"):
+    console.print(f"conjectures found by these runs: {len(records)} ({summary}), in "
+                  f"{len(families)} families ({len(families) - known} new, {known} known)")
+    if families:
+        best = Table(title=f"{min(top, len(families))} of {len(families)} families "
+                           f"(new first, then most digits; `discovery db list` for all)")
+        for col in ("family", "", "members", "digits", "constant", "representative = claim"):
             best.add_column(col, overflow="fold")
-        for r in records[:top]:
-            best.add_row(str(r.id), r.status, "-" if r.digits is None else str(r.digits),
-                         r.constant or "-", r.claim, r.formula_text)
+        for f in families[:top]:
+            best.add_row(f"F{f.id}", "known" if f.known else "new", str(f.members),
+                         "-" if f.digits is None else str(f.digits), f.constant or "-",
+                         f"{f.formula_text} = {f.claim}")
         console.print(best)
     if result.status in ("stopped", "budget"):
         console.print(f"{result.status}: run the same command again to resume.")
     return None
+
+
+def _families_of(store: Store, records: list) -> list:
+    """The families of ``records``: new ones first, then by the representative's digits."""
+    ids = sorted({r.family for r in records if r.family is not None})
+    fams = [store.family(i) for i in ids]
+    return sorted(fams, key=lambda f: (f.known, -(f.digits or 0), f.id))
 
 
 def _progress(quiet: bool, progress: str) -> str:
