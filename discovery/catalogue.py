@@ -322,31 +322,32 @@ _FAMILY_COLUMNS = ("f.id, f.key, f.constant, f.members, f.digits, f.delta, f.fir
                    "f.source, f.value")
 
 
-def _where(store: Store, constant: str | None, kind: str | None, status: str | None,
+def _where(constant: str | None, kind: str | None, status: str | None,
            min_digits: int | None, new: bool | None) -> tuple[str, list]:
-    from discovery.store import _RANK, STATUSES, _constant_names
+    from discovery.store import filter_sql
 
-    where, params = [], []
-    if constant is not None:
-        names = sorted(_constant_names(constant))
-        where.append(f"f.constant IN ({','.join('?' * len(names))})")
-        params += names
-    if kind is not None:
-        where.append("c.kind = ?")
-        params.append(kind)
-    if status is not None:
-        if status not in _RANK:
-            raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        where.append("c.status = ?")
-        params.append(status)
-    if min_digits is not None:
-        where.append("f.digits >= ?")
-        params.append(int(min_digits))
+    where, params = filter_sql(constant, kind, status, min_digits, table="c.",
+                               constant_column="f.constant", digits_column="f.digits")
     if new is True:
         where.append("f.source IS NULL")
     elif new is False:
         where.append("f.source IS NOT NULL")
     return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def _select_families() -> str:
+    from discovery.store import _CONJ_COLUMNS
+
+    cols = ", ".join(f"c.{c.strip()}" for c in _CONJ_COLUMNS.split(","))
+    return (f"SELECT {_FAMILY_COLUMNS}, {cols} FROM families f "
+            f"LEFT JOIN conjectures c ON c.id = f.representative")
+
+
+def _family_from_row(r: tuple) -> FamilyRecord:
+    from discovery.store import _row_to_record
+
+    rep = _row_to_record(r[9:]) if r[9] is not None else None
+    return FamilyRecord(r[0], r[1], r[2], rep, r[3], r[4], r[5], r[6], r[7], r[8])
 
 
 def list_families(
@@ -373,22 +374,14 @@ def list_families(
     limit, offset : int
         Paging (``limit=None``: all).
     """
-    from discovery.store import _CONJ_COLUMNS, _row_to_record
-
     if sort not in SORTS:
         raise StoreError(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}")
-    where, params = _where(store, constant, kind, status, min_digits, new)
-    cols = ", ".join(f"c.{c.strip()}" for c in _CONJ_COLUMNS.split(","))
-    sql = (f"SELECT {_FAMILY_COLUMNS}, {cols} FROM families f "
-           f"LEFT JOIN conjectures c ON c.id = f.representative{where} ORDER BY {SORTS[sort]}")
+    where, params = _where(constant, kind, status, min_digits, new)
+    sql = f"{_select_families()}{where} ORDER BY {SORTS[sort]}"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [int(limit), int(offset)]
-    out = []
-    for r in store._read(sql, params):
-        rep = _row_to_record(r[9:]) if r[9] is not None else None
-        out.append(FamilyRecord(r[0], r[1], r[2], rep, r[3], r[4], r[5], r[6], r[7], r[8]))
-    return out
+    return [_family_from_row(r) for r in store._read(sql, params)]
 
 
 def count_families(
@@ -400,7 +393,7 @@ def count_families(
     new: bool | None = None,
 ) -> int:
     """How many families :func:`list_families` would list without a limit."""
-    where, params = _where(store, constant, kind, status, min_digits, new)
+    where, params = _where(constant, kind, status, min_digits, new)
     sql = (f"SELECT COUNT(*) FROM families f LEFT JOIN conjectures c "
            f"ON c.id = f.representative{where}")
     return store._read(sql, params)[0][0]
@@ -411,21 +404,15 @@ _FAMILY_REF = re.compile(r"^(?:F|family:)(\d+)$", re.IGNORECASE)
 
 def get_family(store: Store, ref: int | str) -> FamilyRecord:
     """A family by id (``7``, ``"F7"``, ``"family:7"``) or by the key of its representative."""
-    from discovery.store import _CONJ_COLUMNS, _row_to_record
-
-    cols = ", ".join(f"c.{c.strip()}" for c in _CONJ_COLUMNS.split(","))
-    base = (f"SELECT {_FAMILY_COLUMNS}, {cols} FROM families f "
-            f"LEFT JOIN conjectures c ON c.id = f.representative ")
     m = _FAMILY_REF.match(str(ref))
     if isinstance(ref, int) or m or str(ref).isdigit():
-        rows = store._read(base + "WHERE f.id = ?", (int(m.group(1) if m else ref),))
+        rows = store._read(f"{_select_families()} WHERE f.id = ?",
+                           (int(m.group(1) if m else ref),))
     else:
-        rows = store._read(base + "WHERE f.key = ?", (str(ref),))
+        rows = store._read(f"{_select_families()} WHERE f.key = ?", (str(ref),))
     if not rows:
         raise StoreError(f"No family {ref!r} in {store.path}")
-    r = rows[0]
-    rep = _row_to_record(r[9:]) if r[9] is not None else None
-    return FamilyRecord(r[0], r[1], r[2], rep, r[3], r[4], r[5], r[6], r[7], r[8])
+    return _family_from_row(rows[0])
 
 
 def family_members(store: Store, family_id: int, limit: int | None = None

@@ -963,22 +963,7 @@ class Store:
         limit, offset : int, optional
             Paging.
         """
-        where, params = [], []
-        if constant is not None:
-            names = sorted(_constant_names(constant))
-            where.append(f"constant IN ({','.join('?' * len(names))})")
-            params += names
-        if kind is not None:
-            where.append("kind = ?")
-            params.append(kind)
-        if status is not None:
-            if status not in _RANK:
-                raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
-            where.append("status = ?")
-            params.append(status)
-        if min_digits is not None:
-            where.append("digits >= ?")
-            params.append(int(min_digits))
+        where, params = filter_sql(constant, kind, status, min_digits)
         sql = f"SELECT {_CONJ_COLUMNS} FROM conjectures"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -1497,6 +1482,41 @@ def canonical_constant(name: str) -> str:
     except Exception:  # the catalogue is optional here: an unknown name is just a string
         return name
     return canonical if isinstance(canonical, str) else name
+
+
+def filter_sql(
+    constant: str | None,
+    kind: str | None,
+    status: str | None,
+    min_digits: int | None,
+    *,
+    table: str = "",
+    constant_column: str = "constant",
+    digits_column: str = "digits",
+) -> tuple[list[str], list]:
+    """SQL conditions and parameters for the usual conjecture filters.
+
+    ``table`` prefixes the kind and status columns (``"c."`` in a join); the constant and
+    digits columns may be another table's (the families' own, for instance).
+    """
+    where: list[str] = []
+    params: list = []
+    if constant is not None:
+        names = sorted(_constant_names(constant))
+        where.append(f"{constant_column} IN ({','.join('?' * len(names))})")
+        params += names
+    if kind is not None:
+        where.append(f"{table}kind = ?")
+        params.append(kind)
+    if status is not None:
+        if status not in _RANK:
+            raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        where.append(f"{table}status = ?")
+        params.append(status)
+    if min_digits is not None:
+        where.append(f"{digits_column} >= ?")
+        params.append(int(min_digits))
+    return where, params
 
 
 def _constant_names(name: str) -> set[str]:
