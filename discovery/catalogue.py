@@ -303,9 +303,10 @@ def backfill_families(store: Store, digits: int = 50) -> int:
             evidence = {"verdict": "inconclusive", "error": f"{type(exc).__name__}: {exc}"}
         store.record(c, evidence, engine="families")
     for rec in records:
-        entry = rec.evidence[-1] if rec.evidence else {}
+        # The latest evidence (verdict, δ, value) but the FIRST sighting's time.
+        entry = {**(rec.evidence[-1] if rec.evidence else {}), "when": rec.first_seen}
         join_family(store, rec.id, rec.to_candidate(), new=False, digits=rec.digits,
-                    entry=dict(entry))
+                    entry=entry)
     # Relations stored before v3 carry no map: give them the one their source implies.
     for rec in records:
         cand = rec.to_candidate()

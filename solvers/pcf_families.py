@@ -256,31 +256,28 @@ def _shift_map(a: tuple[int, ...], b: tuple[int, ...], k: int) -> Mobius:
 
 
 def _deflate_content(a: tuple[int, ...], b: tuple[int, ...]) -> int:
-    """Largest ``λ > 0`` with ``λ | a`` and ``λ² | b`` (coefficient-wise)."""
+    """Largest ``λ > 0`` with ``λ | a`` and ``λ² | b`` (coefficient-wise).
+
+    The common content is split into its primes below 2^32 and one cofactor (FLINT's smooth
+    factorisation: fast for any size); a cofactor that is not a prime power is tried whole.
+    """
     ca = math.gcd(*a)
     cb = math.gcd(*b)
     g = math.gcd(ca, cb)
     if g <= 1:
         return 1
     lam = 1
-    if g.bit_length() <= 64:
-        for p, e in flint.fmpz(g).factor():
-            p = int(p)
-            k = 0
-            while k < e and cb % (lam * p) ** 2 == 0 and ca % (lam * p) == 0:
-                lam *= p
-                k += 1
-        return lam
-    # Too large to factor quickly: try the gcd itself and its square-free-ish part.
-    for cand in (g, math.isqrt(g)):
-        if cand > 1 and ca % cand == 0 and cb % (cand * cand) == 0:
-            return cand
-    return 1
+    for p, e in flint.fmpz(g).factor_smooth(32):
+        p = int(p)
+        for _ in range(int(e)):
+            if ca % (lam * p) or cb % (lam * p) ** 2:
+                break
+            lam *= p
+    return lam
 
 
-def _deflate_polys(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[Any, Any, list[Any]]:
+def _deflate_polys(fa: Any, fb: Any) -> tuple[Any, Any, list[Any]]:
     """Deflate by every irreducible factor of ``a`` that also deflates ``b``; the factors used."""
-    fa, fb = _fz(a), _fz(b)
     used: list[Any] = []
     if fa.is_zero() or fa.degree() < 1:
         return fa, fb, used
@@ -296,6 +293,44 @@ def _deflate_polys(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[Any, Any, li
             fa, fb = qa, qb
             used.append(f)
     return fa, fb, used
+
+
+def _no_root_from(f: Any, lowest: int) -> bool:
+    """True when ``f`` has no integer root ``>= lowest``."""
+    return all(r < lowest for r in _integer_roots(_coeffs(f)))
+
+
+def _factor_moves(a: tuple[int, ...], b: tuple[int, ...]) -> list[tuple]:
+    """Equivalence transformations by ``c(n) = f(n+1)/f(n)`` or ``f(n-1)/f(n)``, ``f | a``.
+
+    They keep the degrees (a factor of ``a`` moves one step), keep every ``c(n)`` finite and
+    non-zero for ``n >= 0``, and multiply the limit by ``c(0)``. Returns
+    ``(a', b', map)`` with the old limit ``= map(new limit)``.
+    """
+    fa, fb = _fz(a), _fz(b)
+    out: list[tuple] = []
+    if fa.is_zero() or fa.degree() < 1:
+        return out
+    up, down, down2 = (flint.fmpz_poly([1, 1]), flint.fmpz_poly([-1, 1]),
+                       flint.fmpz_poly([-2, 1]))
+    for f, _ in fa.factor()[1]:
+        if f.degree() < 1:
+            continue
+        f_up, f_down, f_down2 = f(up), f(down), f(down2)
+        # c(n) = f(n+1)/f(n): a' = a f(n+1)/f(n), b' = b f(n+1)/f(n-1)
+        qa, qb = _divexact(fa * f_up, f), _divexact(fb * f_up, f_down)
+        if qa is not None and qb is not None and _no_root_from(f, 0):
+            out.append((_coeffs(qa), _coeffs(qb), (int(f(0)), 0, 0, int(f(1)))))
+        # c(n) = f(n-1)/f(n): a' = a f(n-1)/f(n), b' = b f(n-2)/f(n)
+        qa, qb = _divexact(fa * f_down, f), _divexact(fb * f_down2, f)
+        if qa is not None and qb is not None and _no_root_from(f, -1):
+            out.append((_coeffs(qa), _coeffs(qb), (int(f(0)), 0, 0, int(f(-1)))))
+    return out
+
+
+#: Factor moves explored from the deflated PCF (breadth first), and at most this many forms.
+MOVE_DEPTH = 3
+MAX_FORMS = 48
 
 
 @lru_cache(maxsize=65536)
@@ -314,24 +349,60 @@ def _normal_form(a: tuple[int, ...], b: tuple[int, ...]) -> NormalForm:
         m = mobius_compose(m, (lam, 0, 0, 1))
         steps.append(f"deflate by {lam}")
     # 2. polynomial factors c(n) of a with c(n)c(n-1) | b: limit scales by c(0)
-    fa, fb, used = _deflate_polys(a, b)
+    a, b, m, more = _deflated(a, b, m)
+    steps += more
+    # 3. every fully deflated form reachable by moving factors of a (rational equivalences),
+    #    each at its canonical sign and shift: the simplest one is the normal form.
+    #    A move's validity depends on where the PCF starts, so moves are tried both on each
+    #    form as reached and at its canonical shift.
+    raw = (a, b, m, 0, tuple(steps))
+    best = _canonical_position(*raw)
+    seen = {(a, b), (best[0], best[1])}
+    frontier = [raw, best]
+    for _ in range(MOVE_DEPTH):
+        nxt = []
+        for a1, b1, m1, k1, st1 in frontier:
+            for a2, b2, mm in _factor_moves(a1, b1):
+                if is_terminating(PCF(a2, b2)) or len(seen) >= MAX_FORMS:
+                    continue
+                a3, b3, m3, more = _deflated(a2, b2, mobius_compose(m1, mm))
+                word = f"move a factor of a: {PCF(a1, 1).a_text} -> {PCF(a2, 1).a_text}"
+                form = (a3, b3, m3, k1, (*st1, word, *more))
+                canon = _canonical_position(*form)
+                for f in (form, canon):
+                    if (f[0], f[1]) not in seen:
+                        seen.add((f[0], f[1]))
+                        nxt.append(f)
+                if simplicity_key(PCF(canon[0], canon[1])) < simplicity_key(PCF(best[0], best[1])):
+                    best = canon
+        frontier = nxt
+    a, b, m, k, st = best
+    return NormalForm(PCF(a, b), mobius_normalise(m), k, st)
+
+
+def _deflated(a: tuple[int, ...], b: tuple[int, ...], m: Mobius) -> tuple:
+    fa, fb, used = _deflate_polys(_fz(a), _fz(b))
+    steps = []
     for f in used:
-        c0 = int(f(0))
-        m = mobius_compose(m, (c0, 0, 0, 1))
+        m = mobius_compose(m, (int(f(0)), 0, 0, 1))
         steps.append(f"deflate by {PCF(_coeffs(f), 1).a_text}")
-    a, b = _coeffs(fa), _coeffs(fb)
-    # 3. sign: PCF(-a, b) = -PCF(a, b)
-    if a[-1] < 0:
+    return _coeffs(fa), _coeffs(fb), m, steps
+
+
+def _canonical_position(a: tuple[int, ...], b: tuple[int, ...], m: Mobius, shift: int,
+                        steps: tuple[str, ...]) -> tuple:
+    """Sign and shift made canonical: ``(a, b, map, total shift, steps)``."""
+    st = list(steps)
+    if a[-1] < 0:  # PCF(-a, b) = -PCF(a, b)
         a = tuple(-v for v in a)
         m = mobius_compose(m, (-1, 0, 0, 1))
-        steps.append("negate a")
-    # 4. canonical shift, among the shifts that keep b(n) != 0 for n >= 1
+        st.append("negate a")
     k = _best_shift(a, b)
     if k:
         m = mobius_compose(m, _shift_map(a, b, k))
         a, b = _shift_poly(a, k), _shift_poly(b, k)
-        steps.append(f"shift n -> n{k:+d}")
-    return NormalForm(PCF(a, b), mobius_normalise(m), k, tuple(steps))
+        st.append(f"shift n -> n{k:+d}")
+    return a, b, m, shift + k, tuple(st)
 
 
 def _centre(c: tuple[int, ...]) -> Fraction | None:
