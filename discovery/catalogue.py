@@ -70,9 +70,9 @@ __all__ = [
 ]
 
 #: Orders ``db list`` knows: column and direction.
-SORTS = {
-    "digits": "f.digits IS NULL, f.digits DESC, f.id",
-    "delta": "f.delta IS NULL, f.delta DESC, f.id",
+SORTS = {  # (SQLite puts NULLs last in a descending order: unknown digits/δ come last)
+    "digits": "f.digits DESC, f.id",
+    "delta": "f.delta DESC, f.id",
     "found": "f.first_found DESC, f.id DESC",
     "members": "f.members DESC, f.id",
 }
@@ -378,10 +378,18 @@ def list_families(
     if sort not in SORTS:
         raise StoreError(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}")
     where, params = _where(constant, kind, status, min_digits, new)
-    sql = f"{_select_families()}{where} ORDER BY {SORTS[sort]}"
+    page = ""
     if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
+        page = " LIMIT ? OFFSET ?"
         params += [int(limit), int(offset)]
+    if kind is None and status is None:
+        # Only the families' own columns are filtered: page them first (with an index on
+        # (constant, sort column)), then fetch the page's representatives.
+        inner = f"SELECT * FROM families f{where} ORDER BY {SORTS[sort]}{page}"
+        sql = _select_families().replace("FROM families f", f"FROM ({inner}) f", 1)
+        sql += f" ORDER BY {SORTS[sort]}"
+    else:
+        sql = f"{_select_families()}{where} ORDER BY {SORTS[sort]}{page}"
     return [_family_from_row(r) for r in store._read(sql, params)]
 
 
@@ -395,9 +403,9 @@ def count_families(
 ) -> int:
     """How many families :func:`list_families` would list without a limit."""
     where, params = _where(constant, kind, status, min_digits, new)
-    sql = (f"SELECT COUNT(*) FROM families f LEFT JOIN conjectures c "
-           f"ON c.id = f.representative{where}")
-    return store._read(sql, params)[0][0]
+    join = "" if kind is None and status is None else \
+        " LEFT JOIN conjectures c ON c.id = f.representative"
+    return store._read(f"SELECT COUNT(*) FROM families f{join}{where}", params)[0][0]
 
 
 _FAMILY_REF = re.compile(r"^(?:F|family:)(\d+)$", re.IGNORECASE)

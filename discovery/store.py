@@ -180,6 +180,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             value TEXT
         )""",
         "CREATE INDEX families_constant ON families(constant, digits)",
+        "CREATE INDEX families_constant_delta ON families(constant, delta)",
+        "CREATE INDEX families_constant_found ON families(constant, first_found)",
+        "CREATE INDEX families_constant_members ON families(constant, members)",
         "ALTER TABLE conjectures ADD COLUMN family INTEGER REFERENCES families(id)",
         "ALTER TABLE conjectures ADD COLUMN family_map TEXT",
         "CREATE INDEX conjectures_family ON conjectures(family)",

@@ -221,7 +221,10 @@ def simplicity_key(pcf: PCF) -> tuple:
     >>> sorted([PCF("4n+2", 1), PCF("4n-2", 1), PCF(2, 1)], key=simplicity_key)
     [PCF(2, 1), PCF(4n+2, 1), PCF(4n-2, 1)]
     """
-    a, b = _strip(pcf.a), _strip(pcf.b)
+    return _key(_strip(pcf.a), _strip(pcf.b))
+
+
+def _key(a: tuple[int, ...], b: tuple[int, ...]) -> tuple:
     height = sum(abs(v) for v in a) + sum(abs(v) for v in b)
     negatives = sum(v < 0 for v in a) + sum(v < 0 for v in b)
     return (len(a) + len(b), len(b), height, negatives, a, b)
@@ -373,7 +376,7 @@ def _normal_form(a: tuple[int, ...], b: tuple[int, ...]) -> NormalForm:
                     if (f[0], f[1]) not in seen:
                         seen.add((f[0], f[1]))
                         nxt.append(f)
-                if simplicity_key(PCF(canon[0], canon[1])) < simplicity_key(PCF(best[0], best[1])):
+                if _key(canon[0], canon[1]) < _key(best[0], best[1]):
                     best = canon
         frontier = nxt
     a, b, m, k, st = best
@@ -427,7 +430,7 @@ def _best_shift(a: tuple[int, ...], b: tuple[int, ...]) -> int:
         hi = max(hi, lo + width)
     best = min(
         range(lo, hi + 1),
-        key=lambda k: simplicity_key(PCF(_shift_poly(a, k), _shift_poly(b, k))),
+        key=lambda k: _key(_shift_poly(a, k), _shift_poly(b, k)),
     )
     return best
 
@@ -458,9 +461,17 @@ def normal_form(pcf: PCF) -> NormalForm:
     return _normal_form(_strip(pcf.a), _strip(pcf.b))
 
 
-def _convergent(pcf: PCF, depth: int) -> Fraction | None:
-    _, p, _, q = pcf.convergents(depth)
-    return None if q == 0 else Fraction(int(p), int(q))
+def _convergents(pcf: PCF, depth: int) -> list[Fraction | None]:
+    """``p_N/q_N`` for ``N = 0 .. depth`` by the three-term recurrence (None where q_N = 0)."""
+    a, b = _strip(pcf.a), _strip(pcf.b)
+    p_prev, p, q_prev, q = 1, _eval(a, 0), 0, 1
+    out: list[Fraction | None] = [Fraction(p, q)]
+    for n in range(1, depth + 1):
+        an, bn = _eval(a, n), _eval(b, n)
+        p_prev, p = p, an * p + bn * p_prev
+        q_prev, q = q, an * q + bn * q_prev
+        out.append(None if q == 0 else Fraction(p, q))
+    return out
 
 
 def check_exact(member: PCF, nf: NormalForm, depths: int = 12) -> bool:
@@ -481,10 +492,11 @@ def check_exact(member: PCF, nf: NormalForm, depths: int = 12) -> bool:
     """
     k = nf.shift
     start = max(0, k) + 1
+    xs = _convergents(member, start + depths)
+    ys = _convergents(nf.pcf, start + depths - k)
     checked = 0
     for N in range(start, start + depths):
-        x = _convergent(member, N)
-        y = _convergent(nf.pcf, N - k)
+        x, y = xs[N], ys[N - k]
         if x is None or y is None:
             continue
         A, B, C, D = nf.mobius
