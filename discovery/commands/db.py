@@ -1,4 +1,14 @@
-"""``discovery db ...``: query the conjecture store (read-only; safe while a run writes).
+"""``discovery db ...``: the conjecture store as a catalogue of formula families
+(read-only; safe while a run writes).
+
+* ``db list``: the families (representative = its own claim, members, digits, δ, known/new),
+  ``--members`` to expand them, ``--conjectures`` for the flat list of conjectures;
+* ``db find --value X | --formula P``: families whose limit is a small Möbius image of a
+  number (else what the constant catalogue says it is), conjectures with a given a(n)/b(n);
+* ``db show REF``: a conjecture (id or key) with its family and relations as sentences, or a
+  family (``F7``) with its members;
+* ``db graph``: the families and the relations between them (text, JSON, PNG, GraphML);
+* ``db export``: JSON, LaTeX, CSV or GraphML.
 
 Wired into the main CLI with ``app.add_typer(db_app, name="db")``.
 """
@@ -9,9 +19,11 @@ import sys
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from discovery.commands import db_views as v
 from discovery.commands._common import emit_json, user_errors
 from discovery.store import DEFAULT_DB, STATUSES, ConjectureRecord, RunRecord, Store
 from solvers.errors import StoreError
@@ -31,15 +43,8 @@ def _open(db: Path) -> Store:
     return Store(db, readonly=True)
 
 
-def _short(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _summary(rec: ConjectureRecord) -> dict:
-    """A conjecture for listings: everything but the evidence entries."""
-    d = rec.to_dict()
-    d["evidence_count"] = len(d.pop("evidence"))
-    return d
+_short = v.short
+_summary = v.summary
 
 
 def _found_by_runs(store: Store, rec: ConjectureRecord) -> list[RunRecord]:
@@ -127,56 +132,230 @@ def stats(db: Path = DB, json_: bool = JSON) -> None:
         console.print(table)
 
 
+SORT_HELP = "digits (default) | delta | found | members"
+LIMITLESS_KINDS = ("program", "bound")  # formulas without a limit: each its own family
+
+
+def _filters(constant: str | None, kind: str | None, status: str | None,
+             min_digits: int | None) -> dict:
+    return {"constant": constant, "kind": kind, "status": status, "min_digits": min_digits}
+
+
 @db_app.command("list")
 def list_(
     constant: str | None = typer.Option(None, "--constant", help="e.g. zeta3 (aliases work)"),
-    kind: str | None = typer.Option(None, "--kind", help="e.g. pcf, esma, cmf"),
+    kind: str | None = typer.Option(None, "--kind", help="e.g. pcf, esma, cmf (of the "
+                                    "representative; of the conjecture with --conjectures)"),
     status: str | None = typer.Option(None, "--status", help=" | ".join(STATUSES)),
     min_digits: int | None = typer.Option(None, "--min-digits", min=0),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="at most this many rows"),
+    new: bool = typer.Option(False, "--new", help="only new families (none of their formulas "
+                             "is in the literature table)"),
+    members: bool = typer.Option(False, "--members", help="under each family, its members "
+                                 "with their own claims and maps to the representative"),
+    member_limit: int = typer.Option(20, "--member-limit", min=1,
+                                     help="members shown per family with --members"),
+    sort: str = typer.Option("digits", "--sort", help=SORT_HELP),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many rows"),
+    offset: int = typer.Option(0, "--offset", min=0, help="skip this many rows first"),
+    conjectures: bool = typer.Option(False, "--conjectures",
+                                     help="the flat list of conjectures instead of families"),
     db: Path = DB,
     json_: bool = JSON,
 ) -> None:
-    """List conjectures, filtered by constant, kind, status and digits."""
-    with user_errors(), _open(db) as store:
-        records = store.query(constant=constant, kind=kind, status=status,
-                              min_digits=min_digits, limit=limit)
-    if json_:
-        emit_json({"db": str(db), "count": len(records),
-                   "conjectures": [_summary(r) for r in records]})
+    """List the families of formulas (or, with --conjectures, the conjectures), filtered.
+
+    Programs and bounds (``--kind program|bound``) have no limit: each is a family of its
+    own, so they are listed as conjectures.
+    """
+    filters = _filters(constant, kind, status, min_digits)
+    with user_errors():
+        if conjectures and (new or members):
+            raise ValueError("--new and --members are about families: not with --conjectures")
+        conjectures = conjectures or (kind in LIMITLESS_KINDS and not (new or members))
+        with _open(db) as store:
+            if conjectures:
+                records = store.query(**filters, limit=limit, offset=offset)
+                total = v.count_conjectures(store, **filters)
+            else:
+                fams = store.families(**filters, new=True if new else None, sort=sort,
+                                      limit=limit, offset=offset)
+                total = store.count_families(**filters, new=True if new else None)
+                expanded = {f.id: store.family_members(f.id, member_limit)
+                            for f in fams} if members else {}
+    n = len(records if conjectures else fams)
+    shown = (f"showing {offset + 1}-{offset + n} of {total:,}" if offset and n else
+             f"showing {n} of {total:,}")
+    if conjectures:
+        if json_:
+            emit_json({"db": str(db), "listing": "conjectures", "count": len(records),
+                       "total": total, "offset": offset,
+                       "conjectures": [_summary(r) for r in records]})
+            return
+        table = Table(title=f"{len(records)} conjectures in {db}",
+                      caption=f"{shown} conjectures")
+        for col in ("id", "status", "digits", "kind", "constant", "claim (its own)",
+                    "formula", "family"):
+            table.add_column(col, overflow="fold")
+        for r in records:
+            table.add_row(str(r.id), r.status, "-" if r.digits is None else str(r.digits),
+                          r.kind, r.constant or "-", r.claim, _short(r.formula_text, 70),
+                          "-" if r.family is None else f"F{r.family}")
+        Console(markup=False).print(table)
         return
-    table = Table(title=f"{len(records)} conjectures in {db}")
-    for col in ("id", "status", "digits", "kind", "constant", "claim", "formula"):
-        table.add_column(col, overflow="fold")
-    for r in records:
-        table.add_row(str(r.id), r.status, "-" if r.digits is None else str(r.digits), r.kind,
-                      r.constant or "-", _short(r.claim, 40), _short(r.formula_text))
-    Console(markup=False).print(table)
+    if json_:
+        rows = []
+        for f in fams:
+            d = f.to_dict()
+            if members:
+                d["member_list"] = [v.member_summary(r, f) for r in expanded[f.id]]
+            rows.append(d)
+        emit_json({"db": str(db), "listing": "families", "families": rows, "count": len(rows),
+                   "total": total, "offset": offset, "sort": sort})
+        return
+    console = Console(markup=False)
+    caption = f"{shown} families, sorted by {sort}"
+    if not members:
+        console.print(v.families_table(fams, f"families in {db}", caption))
+        return
+    console.print(f"families in {db}: {caption}")
+    for f in fams:
+        console.print(v.members_table(f, expanded[f.id]))
+
+
+@db_app.command("find")
+def find(
+    value: str | None = typer.Option(None, "--value", help="a decimal number: the families "
+                                     "whose limit is it or a small Möbius image of it"),
+    formula: str | None = typer.Option(None, "--formula", help="a polynomial a(n) or b(n) "
+                                       "such as 4n+2 (or text of a formula or claim)"),
+    constant: str | None = typer.Option(None, "--constant", help="only this constant"),
+    limit: int = typer.Option(20, "--limit", min=1, help="at most this many families"),
+    db: Path = DB,
+    json_: bool = JSON,
+) -> None:
+    """Find families by value (else identify the value) or conjectures by a(n)/b(n)."""
+    with user_errors():
+        if (value is None) == (formula is None):
+            raise ValueError("give exactly one of --value and --formula")
+        with _open(db) as store:
+            if value is not None:
+                out = v.find_value_report(store, value, constant, limit)
+            else:
+                out = v.find_formula_report(store, str(formula), constant, limit)
+    out["db"] = str(db)
+    if json_:
+        if value is None:  # the records kept for printing are not JSON
+            out["families"] = [{k: x for k, x in group.items() if not k.startswith("_")}
+                               for group in out["families"]]
+        emit_json(out)
+        return
+    console = Console(markup=False)
+    if value is not None:
+        _print_value(console, out)
+    else:
+        _print_formula(console, out)
+
+
+def _print_value(console: Console, out: dict) -> None:
+    from discovery.families import mobius_display
+
+    if out["matches"]:
+        table = Table(title=f"{out['value']}: {len(out['matches'])} families",
+                      caption="y: the limit of the family's representative", box=box.SIMPLE_HEAD,
+                      show_lines=True)
+        table.add_column("family", no_wrap=True)
+        table.add_column("representative y = its own claim", overflow="fold", ratio=2)
+        table.add_column("value", overflow="fold", ratio=1)
+        table.add_column("digits", justify="right", no_wrap=True)
+        for m in out["matches"]:
+            f = m["family"]
+            rep = f["representative"] or {}
+            value_cell = f"= {mobius_display(m['mobius'], 'y')}"
+            if m.get("value_claim"):
+                value_cell += f"\n= {m['value_claim']}"
+            table.add_row(f"F{f['id']}\n{'known' if f['known'] else 'new'}",
+                          f"{_short(rep.get('formula_text', '?'), 160)}\n= {f['claim']}",
+                          value_cell, str(m["digits"]))
+        console.print(table)
+        return
+    ident = out["identified"] or {}
+    if ident.get("found"):
+        console.print(f"{out['value']} is not in the store; the catalogue identifies it as "
+                      f"{ident['relation']} ({ident['kind']}, uses {ident['digits_used']:g} of "
+                      f"{ident['digits_available']:g} digits)", soft_wrap=True)
+    else:
+        console.print(f"{out['value']} is not in the store, and the catalogue does not "
+                      f"identify it ({ident.get('outcome', '?')})", soft_wrap=True)
+    fams = out["constant_families"]
+    if fams:
+        names = ", ".join(sorted({str(f["constant"]) for f in fams}))
+        table = Table(title=f"the store's families of {names}")
+        for col in ("family", "representative", "claim (the representative's)", "members",
+                    "digits", "known / new"):
+            table.add_column(col, overflow="fold")
+        for f in fams:
+            rep = f["representative"] or {}
+            table.add_row(f"F{f['id']}", _short(rep.get("formula_text", "?"), 60), f["claim"],
+                          f"{f['members']:,}", str(f["digits"] or "-"),
+                          "known" if f["known"] else "new")
+        console.print(table)
+    elif ident.get("found"):
+        console.print("the store has no family of that constant")
+
+
+def _print_formula(console: Console, out: dict) -> None:
+    console.print(f"{out['count']} conjectures with {out['formula']!r} in "
+                  f"{out['total_families']} families", soft_wrap=True)
+    for g in out["families"]:
+        fam, recs = g["_record"], g["_members"]
+        if fam is None:
+            console.print("(conjectures without a family)")
+            continue
+        console.print(v.members_table(fam, recs, caption=f"{g['count']} of its "
+                                      f"{fam.members:,} members match"))
 
 
 @db_app.command("show")
 def show(
-    id_or_key: str = typer.Argument(..., metavar="ID", help="conjecture id or canonical key"),
+    ref: str = typer.Argument(..., metavar="REF",
+                              help="conjecture id or key, or a family: F7 or family:7"),
+    limit: int = typer.Option(50, "--limit", min=1, help="members shown for a family"),
     db: Path = DB,
     json_: bool = JSON,
 ) -> None:
-    """One conjecture with all its evidence and relations."""
+    """One conjecture (its family, evidence, relations as sentences) or one family."""
     with user_errors(), _open(db) as store:
-        rec = store.get(id_or_key)
-        out_rel = [r.to_dict() for r in store.relations(src=rec.key)]
-        in_rel = [r.to_dict() for r in store.relations(dst=rec.key)]
-        runs = _found_by_runs(store, rec)
+        what, obj = v.resolve_ref(store, ref)
+        if what == "family":
+            members = store.family_members(obj.id, limit)
+        else:
+            rec = obj
+            fam = store.family(rec.family) if rec.family is not None else None
+            out_rel = store.relations(src=rec.key)
+            in_rel = store.relations(dst=rec.key)
+            sentences = v.relation_sentences(store, rec, out_rel, in_rel)
+            runs = _found_by_runs(store, rec)
+    if what == "family":
+        _show_family(obj, members, db, json_)
+        return
+    n_rel = sum(r.type != "found-by" for r in out_rel + in_rel)
     if json_:
-        emit_json({**rec.to_dict(), "relations": out_rel, "related_from": in_rel,
-                   "runs": [{k: v for k, v in run.to_dict().items() if k != "state"}
+        emit_json({**rec.to_dict(), "family": None if fam is None else fam.to_dict(),
+                   "map_to_representative": None if fam is None else v.member_map(rec, fam),
+                   "relations": [r.to_dict() for r in out_rel],
+                   "related_from": [r.to_dict() for r in in_rel],
+                   "relation_sentences": sentences, "relations_total": n_rel,
+                   "runs": [{k: val for k, val in run.to_dict().items() if k != "state"}
                             for run in runs]})  # the engine's state can be large
         return
     console = Console(markup=False)
     console.print(f"#{rec.id} {rec.key} [{rec.status}]")
-    console.print(f"  {rec.formula_text} = {rec.claim}")
+    console.print(f"  {rec.formula_text} = {rec.claim}", soft_wrap=True)
     console.print(f"  constant {rec.constant or '-'}, best digits "
                   f"{'-' if rec.digits is None else rec.digits}, found {rec.times_found}x by "
                   f"{rec.engine or '-'}, first {rec.first_seen}, last {rec.last_seen}")
+    if fam is not None:
+        console.print(f"  {v.family_line(fam, rec)}", soft_wrap=True)
     for run in runs:
         text = _provenance_text(_session_for(run, rec), len(run.provenance))
         console.print(f"  found by run #{run.id} {run.name}/{run.engine} ({text})",
@@ -188,68 +367,104 @@ def show(
         table.add_row(*(str(e.get(k, "-")) for k in
                         ("when", "verdict", "digits", "depth", "seconds", "engine", "run")))
     console.print(table)
-    for r in out_rel:
-        console.print(f"  -{r['type']}-> {r['dst']}")
-    for r in in_rel:
-        console.print(f"  <-{r['type']}- {r['src']}")
+    if n_rel:
+        console.print(f"relations ({n_rel}):")
+    shown = 0
+    for direction in ("out", "in"):
+        some = [s for s in sentences if s["direction"] == direction][:20]
+        for s in some:
+            console.print(f"  {s['text']}", soft_wrap=True)
+        shown += len(some)
+    if n_rel > shown:
+        console.print(f"  … and {n_rel - shown} more (db show {rec.id} --json)")
+
+
+def _show_family(fam, members: list[ConjectureRecord], db: Path, json_: bool) -> None:
+    if json_:
+        emit_json({"db": str(db), "family": fam.to_dict(),
+                   "members": [v.member_summary(r, fam) for r in members],
+                   "total_members": fam.members})
+        return
+    console = Console(markup=False)
+    rep = fam.representative
+    console.print(f"family F{fam.id} ({v.family_tag(fam)})", soft_wrap=True)
+    console.print(f"  {fam.formula_text} = {fam.claim}", soft_wrap=True)
+    console.print(f"  constant {fam.constant or '-'}, {fam.members:,} members, best digits "
+                  f"{'-' if fam.digits is None else fam.digits}, δ "
+                  f"{'-' if fam.delta is None else f'{fam.delta:.4f}'}, first found "
+                  f"{fam.first_found or '-'}", soft_wrap=True)
+    if rep is not None:
+        console.print(f"  representative #{rep.id} {rep.key} [{rep.status}]")
+    console.print(v.members_table(fam, members))
 
 
 @db_app.command("graph")
 def graph(
-    constant: str | None = typer.Option(None, "--constant", help="centre the view on it"),
+    constant: str | None = typer.Option(None, "--constant", help="only this constant's "
+                                        "families (and the families linked to them)"),
     to: str | None = typer.Option(None, "--to", help="also show paths to this constant"),
-    png: Path | None = typer.Option(None, "--png", help="draw the neighbourhood (PNG)"),
-    graphml: Path | None = typer.Option(None, "--graphml", help="export the graph as GraphML"),
-    radius: int = typer.Option(2, "--radius", min=1, max=6),
+    png: Path | None = typer.Option(None, "--png", help="draw the families (PNG)"),
+    graphml: Path | None = typer.Option(None, "--graphml",
+                                        help="export the family graph as GraphML"),
+    radius: int = typer.Option(1, "--radius", min=0, max=6, help="with --constant: follow "
+                               "links to other constants' families this far"),
+    max_nodes: int = typer.Option(60, "--max-nodes", min=1, help="families drawn at most"),
     db: Path = DB,
     json_: bool = JSON,
 ) -> None:
-    """The conjecture graph: formulas of a constant, families, paths, drawings, GraphML."""
+    """The families and the relations between them: coboundaries, contractions, derived."""
     from discovery import graph as g
 
     with user_errors():
-        if (png is not None or to is not None) and constant is None:
-            raise ValueError("--png and --to need --constant")
+        if to is not None and constant is None:
+            raise ValueError("--to needs --constant")
+        for target in (png, graphml):
+            if target is not None and v.same_file(target, db):
+                raise ValueError(f"{target} is the store itself: refusing to overwrite it")
         with _open(db) as store:
-            G = store.graph()
-        out: dict = {"db": str(db), "nodes": G.number_of_nodes(), "edges": G.number_of_edges()}
-        if constant is not None:
-            keys = g.formulas_for(G, constant)
-            out["constant"] = g.constant_node(constant)
-            out["formulas"] = [
-                {"key": k, **{a: G.nodes[k].get(a) for a in ("id", "kind", "claim", "status",
-                                                              "digits")}}
-                for k in keys
-            ]
-            members = set(keys)
-            out["families"] = [f for f in g.families(G) if members.intersection(f)]
-            if to is not None:
-                paths = g.relations_between(G, constant, to)
-                out["paths"] = [g.describe_path(G, p) for p in paths]
-            if png is not None:
-                out["png"] = str(g.draw_neighbourhood(G, constant, png, radius=radius))
-        else:
-            out["families"] = g.families(G)
+            F = g.family_graph(store, constant, radius=radius)
+            out: dict = {"db": str(db), **g.family_graph_data(F)}
+            if constant is not None:
+                G = store.graph()
+                out["constant"] = g.constant_node(constant)
+                out["nodes"], out["edges"] = G.number_of_nodes(), G.number_of_edges()
+                out["formulas"] = [
+                    {"key": k, **{a: G.nodes[k].get(a) for a in ("id", "kind", "claim",
+                                                                  "status", "digits",
+                                                                  "family")}}
+                    for k in g.formulas_for(G, constant)
+                ]
+                if to is not None:
+                    out["paths"] = [g.describe_path(G, p)
+                                    for p in g.relations_between(G, constant, to)]
+        if png is not None:
+            out["png"] = str(g.draw_family_graph(F, png, max_nodes=max_nodes))
         if graphml is not None:
-            H = g.neighbourhood(G, constant, radius=radius) if constant is not None else G
-            out["graphml"] = str(g.export_graphml(H, graphml))
+            out["graphml"] = str(g.export_graphml(F, graphml))
     if json_:
         emit_json(out)
         return
     console = Console(markup=False)
-    console.print(f"graph of {db}: {out['nodes']} nodes, {out['edges']} edges")
-    if constant is not None:
-        table = Table(title=f"{len(out['formulas'])} formulas for {out['constant']}")
-        for col in ("id", "status", "digits", "claim"):
-            table.add_column(col)
-        for f in out["formulas"]:
-            table.add_row(str(f["id"]), str(f["status"]), str(f["digits"] or "-"),
-                          str(f["claim"]))
-        console.print(table)
-    for fam in out["families"][:20]:
-        console.print(f"family of {len(fam)}: {', '.join(fam[:6])}{' …' if len(fam) > 6 else ''}")
+    table = Table(title=out["title"], box=box.SIMPLE_HEAD, show_lines=True)
+    table.add_column("family", no_wrap=True)
+    table.add_column("representative = its own claim", overflow="fold", ratio=3)
+    table.add_column("constant", overflow="fold")
+    for col in ("members", "digits"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("linked to", overflow="fold", ratio=1)
+    for f in out["families"]:
+        links = [(lk["target"] if lk["source"] == f["node"] else lk["source"], lk["label"])
+                 for lk in out["links"] if f["node"] in (lk["source"], lk["target"])]
+        cell = f"{_short(f['formula'], 160)}\n= {f['claim']}"
+        if f["known"]:
+            cell += f"\n(known: {_short(f['source'], 50)})"
+        table.add_row(f"{f['node']}\n{'known' if f['known'] else 'new'}", cell,
+                      str(f["constant"]), f"{f['members']:,}",
+                      "-" if f["digits"] is None else str(f["digits"]),
+                      "\n".join(f"{n}: {label}" for n, label in links) or "-")
+    console.print(table)
     for p in out.get("paths", []):
-        console.print(f"path: {p}")
+        console.print(f"path: {p}", soft_wrap=True)
     for k in ("png", "graphml"):
         if k in out:
             console.print(f"{k}: {out[k]}")
@@ -259,28 +474,47 @@ def graph(
 def export(
     out: Path | None = typer.Option(None, "--out", help="write to this file instead of stdout"),
     graph_json: bool = typer.Option(False, "--graph", help="node-link JSON of the graph instead"),
-    graphml: Path | None = typer.Option(None, "--graphml", help="also write GraphML here"),
+    graphml: Path | None = typer.Option(None, "--graphml", help="also write the conjecture "
+                                        "graph as GraphML here (with family attributes)"),
+    latex: bool = typer.Option(False, "--latex", help="a LaTeX document: one entry per family"),
+    csv_: bool = typer.Option(False, "--csv", help="CSV: one row per family"),
     db: Path = DB,
-    json_: bool = typer.Option(True, "--json", help="JSON (the only format; accepted for "
+    json_: bool = typer.Option(True, "--json", help="JSON (the default format; accepted for "
                                "symmetry with the other commands)"),
 ) -> None:
-    """Export the whole store (conjectures, relations, runs) as one JSON object."""
+    """Export the store: JSON (families, conjectures, relations, runs), LaTeX, CSV, GraphML."""
     import json
 
     from discovery import graph as g
     from discovery.commands._common import to_jsonable
 
-    with user_errors(), _open(db) as store:
-        if graph_json or graphml is not None:
-            G = store.graph()
-            if graphml is not None:
-                g.export_graphml(G, graphml)
-        data = g.export_json(G) if graph_json else store.export()
+    with user_errors():
+        if sum((graph_json, latex, csv_)) > 1:
+            raise ValueError("give at most one of --graph, --latex and --csv")
+        for target, option in ((out, "--out"), (graphml, "--graphml")):
+            if target is not None and v.same_file(target, db):
+                raise ValueError(f"{option} {target} is the store itself: refusing to "
+                                 "overwrite it")
+        with _open(db) as store:
+            if graph_json or graphml is not None:
+                G = store.graph()
+                if graphml is not None:
+                    g.export_graphml(G, graphml)
+            if latex or csv_:
+                fams = sorted(store.families(limit=None, sort="members"),
+                              key=lambda f: str(f.constant or ""))
+                text = (v.latex_document(store, fams) if latex else v.families_csv(fams))
+            else:
+                data = g.export_json(G) if graph_json else store.export()
+                text = None
     if out is None:
-        emit_json(data)
+        if text is None:
+            emit_json(data)
+        else:
+            sys.stdout.write(text)
         return
     with user_errors():
-        out.write_text(json.dumps(to_jsonable(data)) + "\n")
+        out.write_text(text if text is not None else json.dumps(to_jsonable(data)) + "\n")
     sys.stderr.write(f"wrote {out}\n")
 
 
