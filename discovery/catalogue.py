@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import mpmath
 
-from discovery.families import Assignment, assign, companions, mobius_display
+from discovery.families import AnyOf, Assignment, assign, companions, mobius_display
 from discovery.known import known_source
 from search.base import Candidate
 from solvers.errors import StoreError
@@ -290,12 +290,12 @@ def backfill_families(store: Store, digits: int = 50) -> int:
     )
     records = [store.get(r[0]) for r in rows]
     needed: dict[str, Candidate] = {}
+    known = AnyOf(store, needed)
     for rec in records:
         if rec.status not in ("verified", "proven"):
             continue
-        for c in companions(rec.to_candidate()):
-            if c.key not in needed and c.key not in store:
-                needed[c.key] = c
+        for c in companions(rec.to_candidate(), known=known):
+            needed[c.key] = c
     for c in needed.values():
         try:
             evidence = verify_candidate(c, digits=digits)

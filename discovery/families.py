@@ -54,7 +54,7 @@ from solvers.pcf_families import (
     normal_form,
 )
 
-__all__ = ["Assignment", "assign", "companions", "claim_image", "mobius_display",
+__all__ = ["Assignment", "AnyOf", "assign", "companions", "claim_image", "mobius_display",
            "MAP_CHECK_DIGITS"]
 
 #: Digits to which a numerically checked map (ESMA contraction) is compared.
@@ -303,11 +303,17 @@ def _value(formula: Any, digits: int, max_depth: int = 4096) -> tuple[Any, int]:
         depth *= 2
 
 
+@lru_cache(maxsize=4096)
+def _pcf_value(a: tuple[int, ...], b: tuple[int, ...], digits: int) -> tuple[Any, int]:
+    """:func:`_value` of a PCF, cached: many members share a representative."""
+    return _value(PCF(a, b), digits)
+
+
 def _agreement(member: Any, rep: PCF, m: Mobius, digits: int) -> tuple[int, int]:
     """Digits on which the member's limit and ``m`` of the representative's limit agree, and
     how many digits the two limits supported."""
     x, dx = _value(member, digits + 5)
-    y, dy = _value(rep, digits + 5)
+    y, dy = _pcf_value(rep.a, rep.b, digits + 5)
     wanted = max(0, min(digits, dx - 3, dy - 3))
     ctx = mpmath.MPContext()
     ctx.dps = digits + 15
@@ -320,6 +326,22 @@ def _agreement(member: Any, rep: PCF, m: Mobius, digits: int) -> tuple[int, int]
     if diff == 0:
         return wanted, wanted
     return max(0, min(wanted, int(-float(ctx.log10(diff / max(1, abs(x))))))), wanted
+
+
+class AnyOf:
+    """``key in AnyOf(a, b, ...)``: the key is in one of the containers (a store, a set, ...).
+
+    Examples
+    --------
+    >>> "x" in AnyOf({"a"}, {"x": 1}), "y" in AnyOf({"a"})
+    (True, False)
+    """
+
+    def __init__(self, *containers: Any) -> None:
+        self.containers = containers
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in c for c in self.containers)
 
 
 def companions(candidate: Candidate, known: Any = ()) -> list[Candidate]:

@@ -462,7 +462,7 @@ class Runner:
         own claims (exact Möbius images, :func:`discovery.families.companions`) and their own
         verification, and are recorded in the task's transaction.
         """
-        from discovery.families import companions
+        from discovery.families import AnyOf, companions
 
         out: list[tuple[Candidate, Any]] = []
         seen: set[str] = set()
@@ -470,13 +470,11 @@ class Runner:
             if _verdict(evidence) not in ("verified", "proven") and self.verifier is not None:
                 continue
             try:
-                extra = companions(candidate)
+                extra = companions(candidate, known=AnyOf(store, seen))
             except Exception as exc:  # a family is a convenience: never lose the candidate
                 self.progress.log(f"no family for {candidate.key}: {type(exc).__name__}: {exc}")
                 continue
             for c in extra:
-                if c.key in seen or c.key in store:
-                    continue
                 seen.add(c.key)
                 out.append(self._verified(c))
         return out
