@@ -21,16 +21,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import flint
 import mpmath
+from flint import arb, fmpz
 
+from solvers.balls import evaluate_ball
 from solvers.continued_fractions import (
     convergent_error_log10,
     irrationality_measure,
-    limit_from_convergents,
     ratio_to_mpf,
 )
-from solvers.errors import DivergenceError, PrecisionError
-from solvers.expr import evaluate_expression, expression_to_text, parse_expression
+from solvers.errors import DiscoveryError, DivergenceError, PrecisionError
+from solvers.expr import expression_to_text, parse_expression
 
 __all__ = ["Evidence", "verify", "convergence_profile", "DEFAULT_MAX_DEPTH"]
 
@@ -75,6 +77,13 @@ class Evidence:
     value : str
         The formula's own value (from its convergent), to at most 40 significant digits
         and no more than its error estimate supports: what ``db find --value`` compares.
+    formula_value, claim_value : str
+        Both sides to about 20 significant digits (what a refutation prints).
+    difference_log10 : float or None
+        ``log10 |formula - claim|``.
+    identified : str
+        For a refutation: the formula's true limit when ``identify`` finds it quickly
+        (with the claim's constants as the basis), else ``""``.
     """
 
     verdict: str
@@ -89,6 +98,10 @@ class Evidence:
     method: str = "exact convergents (product tree) vs independent mpmath evaluation"
     note: str = ""
     value: str = ""
+    formula_value: str = ""
+    claim_value: str = ""
+    difference_log10: float | None = None
+    identified: str = ""
     history: tuple[tuple[int, float], ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict:
@@ -186,6 +199,7 @@ def verify(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     progress: Callable[..., None] | None = None,
+    identify_on_refutation: bool = True,
 ) -> Evidence:
     """Verify that ``formula`` converges to ``claim`` to ``digits`` digits.
 
@@ -199,6 +213,9 @@ def verify(
         Digits required for ``verified``.
     max_depth : int
         Deepest convergent to compute before giving up (``inconclusive``).
+    identify_on_refutation : bool
+        On a refutation, look for the formula's true limit (``identify`` with the claim's
+        constants; fills ``Evidence.identified``).
     progress : callable, optional
         Called as ``progress(stage, done=None, total=None, detail=None)`` at each stage:
         the convergents at increasing depths (``done``/``total`` = estimated digits
@@ -229,37 +246,45 @@ def verify(
     p0, p, q0, q = m
     if q == 0:
         raise DivergenceError(f"q_{depth} = 0 for {formula!r}")
-    if progress is not None:
-        progress("the limit from the convergents", detail=f"depth {depth}")
-    lim = limit_from_convergents(m, depth)
-    est_digits = lim.digits
+    if rate == 0.0:  # the first depth already reached the target: measure the rate anyway
+        rate = _measured_rate(formula, depth, m)
+    err_log = convergent_error_log10(*m)
+    magnitude = _log10_ratio(p, q)
+    est_digits = 10**7 if err_log == -math.inf else max(0, int(math.floor(-err_log)))
+    est_digits = max(0, est_digits + max(0, math.floor(magnitude) + 1))
     # Work a little beyond what the convergent supports (bounded), so that the difference
     # |p/q - claim| is resolved: that is what δ and a refutation are measured from.
     dps = max(digits, min(est_digits, 2 * digits + 50)) + 2 * _GUARD
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    x = ratio_to_mpf(ctx, p, q)
+    prec = int(dps * math.log2(10)) + 16
     if progress is not None:
-        progress(f"evaluating the claim {claim_text} to {dps + _GUARD} digits")
-    y = ctx.mpf(evaluate_expression(expr, dps + _GUARD))
-    diff = abs(x - y)
-    scale = max(1, abs(y))
+        progress(f"evaluating the claim {claim_text} to {dps + _GUARD} digits (ball arithmetic)")
+    claim_ball = evaluate_ball(expr, dps + _GUARD)
+    if progress is not None:
+        progress("comparing", detail=f"depth {depth}")
+    with flint.ctx.workprec(prec):
+        x_ball = arb(fmpz(int(p))) / arb(fmpz(int(q)))
+        diff = x_ball - claim_ball.value
+        diff_hi, diff_lo = diff.abs_upper(), diff.abs_lower()
+        scale = max(arb(1), abs(claim_ball.value)).abs_upper()
     working = dps - _GUARD
-    if diff == 0:
+    if diff_hi.is_zero():
         agreed = working
     else:
-        agreed = int(math.floor(-float(ctx.log10(diff / scale))))
-    agreed = max(0, min(agreed, est_digits, working))
+        agreed = int(math.floor(-_log10(diff_hi / scale)))
+    agreed = max(0, min(agreed, est_digits, working, claim_ball.digits))
     tail = _tail_factor(rate, depth)
-    err_log = convergent_error_log10(*m)
     note = ""
     delta: float | None = None
+    ctx = mpmath.MPContext()
+    ctx.prec = prec
+    x = ratio_to_mpf(ctx, p, q)
+    refuting = not diff_lo.is_zero() and _log10(diff_lo) > err_log + tail + 2
     if agreed >= digits:
         verdict = "verified"
-    elif diff != 0 and float(ctx.log10(diff)) > err_log + tail + 2:
+    elif refuting:
         verdict = "refuted"
         note = (
-            f"formula and claim differ by 1e{float(ctx.log10(diff)):.1f}, far beyond the "
+            f"formula and claim differ by 1e{_log10(diff_lo):.1f}, far beyond the "
             f"formula's error estimate 1e{err_log + tail:.1f} at depth {depth}"
         )
     else:
@@ -272,9 +297,17 @@ def verify(
         if progress is not None:
             progress("the irrationality measure δ")
         try:
-            delta = irrationality_measure(p, q, y, ctx.prec)
+            delta = irrationality_measure(p, q, claim_ball.mpf(ctx), ctx.prec)
         except PrecisionError:
             delta = None
+    identified = ""
+    if verdict == "refuted" and identify_on_refutation:
+        if progress is not None:
+            progress("looking for the formula's true limit (identify)")
+        identified = _true_limit(x, min(est_digits, 60), expr)
+    method = "exact convergents (product tree) vs the claim in ball arithmetic (python-flint)"
+    if not claim_ball.rigorous:
+        method += f"; mpmath for {', '.join(claim_ball.fallbacks)} (no rigorous radius)"
     return Evidence(
         verdict=verdict,
         digits=agreed,
@@ -285,10 +318,61 @@ def verify(
         seconds=time.perf_counter() - t0,
         claim=claim_text,
         estimated_digits=est_digits,
+        method=method,
         note=note,
         value=ctx.nstr(x, max(1, min(40, est_digits + _magnitude(x)))),
+        formula_value=ctx.nstr(x, max(1, min(20, est_digits + _magnitude(x)))),
+        claim_value=claim_ball.text(20),
+        difference_log10=None if diff_hi.is_zero() else round(_log10(abs(diff.mid())
+                                                                     or diff_hi), 2),
+        identified=identified,
         history=tuple(history),
     )
+
+
+def _log10(v: Any) -> float:
+    """log10 of a positive arb or number (float; exact enough for digit counts)."""
+    if isinstance(v, arb):
+        man, exp = v.mid().man_exp() if not v.is_exact() else v.man_exp()
+        man, exp = int(man), int(exp)
+        if man == 0:
+            return -math.inf
+        return math.log10(abs(man)) + exp * math.log10(2)
+    return math.log10(v)
+
+
+def _log10_ratio(p: Any, q: Any) -> float:
+    """log10 |p/q| (-inf for p = 0)."""
+    from solvers.continued_fractions import log10_abs
+
+    if p == 0:
+        return -math.inf
+    return log10_abs(p) - log10_abs(q)
+
+
+def _measured_rate(formula: HasConvergents, depth: int, m: Any) -> float:
+    """Digits per term between ``depth // 2`` and ``depth`` (when planning measured none)."""
+    half = max(2, depth // 2)
+    e1 = convergent_error_log10(*formula.convergents(half))
+    e2 = convergent_error_log10(*m)
+    if not (math.isfinite(e1) and math.isfinite(e2)):
+        return math.inf
+    return (e1 - e2) / (depth - half)
+
+
+def _true_limit(x: Any, digits: int, claim: Any) -> str:
+    """The formula's limit as ``identify`` finds it quickly (basis: the claim's constants)."""
+    if digits < 20:
+        return ""
+    from discovery.identify import identify
+    from solvers.expr import constants_in
+
+    basis = list(constants_in(claim)) or None
+    try:
+        ident = identify(x, digits, basis=basis, max_degree=2)
+    except (DiscoveryError, ValueError, ArithmeticError):
+        return ""
+    return ident.relation if ident.found and ident.relation else ""
 
 
 def _magnitude(x: Any) -> int:
