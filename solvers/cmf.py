@@ -21,13 +21,12 @@ balanced product tree. A walk is computed *projectively*: ``T(n)`` is replaced b
 primitive integer polynomial matrix ``T~(n) = T(n)/λ(n)`` (``λ`` a rational scalar), which
 changes ``W_N`` by a nonzero scalar and leaves every ratio, and hence the limit, unchanged.
 
-Entry text is read by a small whitelisted parser (:func:`parse_entry`), never by
-``sympify``.
+Entry text is read by the workbench's one safe parser (:mod:`solvers.expr`, through
+:func:`parse_entry`), never by ``sympify``.
 """
 
 from __future__ import annotations
 
-import ast
 import itertools
 import math
 import re
@@ -55,6 +54,7 @@ from solvers.errors import (
     ParseError,
     PrecisionError,
 )
+from solvers.expr import parse_rational_function
 from solvers.keys import canonical_key
 
 __all__ = [
@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 _MAX_TEXT = 20_000
-_MAX_DEPTH = 200
+_MAX_NODES = 20_000  # parse nodes of one entry (parentheses nest at most 50 deep)
 _MAX_EXPONENT = 64
 _LEAF = 16  # steps multiplied sequentially in small integers before the product tree
 
@@ -80,11 +80,13 @@ _LEAF = 16  # steps multiplied sequentially in small integers before the product
 def parse_entry(text: str | int, names: Iterable[str]) -> sp.Expr:
     """Read a matrix entry: a rational function of the given variables with rational coefficients.
 
-    Accepted: integer literals, the names in ``names``, ``+ - * /``, and powers ``**`` or
-    ``^`` with a non-negative integer literal exponent (at most 64); parentheses. Everything
-    else (calls, attributes, floats, other names) is a :class:`~solvers.errors.ParseError`.
-    The text is walked as a Python AST with a whitelist and turned into SymPy objects
-    directly; nothing is evaluated.
+    The entry is read by the workbench's one safe parser (:mod:`solvers.expr`, see
+    :func:`~solvers.expr.parse_rational_function`) with ``names`` as its variables: numbers
+    (exact: ``3``, ``1.5``, ``1e-3``, ``2.5E+7``), the names in ``names``, ``+ - * /``,
+    parentheses, implicit multiplication (``2x``, ``x(x+1)``) and powers ``^`` or ``**`` with
+    a non-negative integer literal exponent (at most 64). Everything else (calls, constants
+    such as ``pi``, other names, attributes, Python syntax) is a
+    :class:`~solvers.errors.ParseError` naming the position. Nothing is evaluated.
 
     Parameters
     ----------
@@ -101,67 +103,25 @@ def parse_entry(text: str | int, names: Iterable[str]) -> sp.Expr:
     --------
     >>> parse_entry("(x+1)^3 - 2*x*y/3", ["x", "y"])
     -2*x*y/3 + (x + 1)**3
+    >>> parse_entry("1.5e-1*x", ["x"])
+    3*x/20
     >>> parse_entry("__import__('os')", ["x"])
     Traceback (most recent call last):
     ...
-    solvers.errors.ParseError: unsupported syntax Call in a matrix entry (at position 0)
-    """
+    solvers.errors.ParseError: unexpected character "'" (at position 11)
+    >>> parse_entry("sin(x)", ["x"])
+    Traceback (most recent call last):
+    ...
+    solvers.errors.ParseError: sin(...) is not allowed in a rational function of x (only numbers, the variables, + - * / and integer powers) (at position 0)
+    """  # noqa: E501
     if isinstance(text, int) and not isinstance(text, bool):
         return sp.Integer(text)
     if not isinstance(text, str):
         raise ParseError(f"a matrix entry must be text or an integer, got {type(text).__name__}")
     if len(text) > _MAX_TEXT:
         raise ParseError(f"entry longer than {_MAX_TEXT} characters", text)
-    symbols = {name: sp.Symbol(name) for name in names}
-    try:
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
-    except SyntaxError as exc:
-        raise ParseError(f"cannot parse entry {text!r}: {exc.msg}", text, exc.offset) from None
-    return _build(tree.body, symbols, text, 0)
-
-
-def _build(node: ast.AST, symbols: dict[str, sp.Symbol], text: str, depth: int) -> sp.Expr:
-    if depth > _MAX_DEPTH:
-        raise ParseError("entry nested too deeply", text)
-    pos = getattr(node, "col_offset", None)
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, int) and not isinstance(node.value, bool):
-            return sp.Integer(node.value)
-        raise ParseError(f"only integer literals are allowed, got {node.value!r}", text, pos)
-    if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        known = ", ".join(sorted(symbols)) or "none"
-        raise ParseError(f"unknown name {node.id!r} (allowed: {known})", text, pos)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _build(node.operand, symbols, text, depth + 1)
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp):
-        left = _build(node.left, symbols, text, depth + 1)
-        if isinstance(node.op, ast.Pow):
-            exp = node.right
-            if not (
-                isinstance(exp, ast.Constant)
-                and isinstance(exp.value, int)
-                and not isinstance(exp.value, bool)
-                and 0 <= exp.value <= _MAX_EXPONENT
-            ):
-                raise ParseError(
-                    f"exponents must be integer literals in [0, {_MAX_EXPONENT}]", text, pos
-                )
-            return left**exp.value
-        right = _build(node.right, symbols, text, depth + 1)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if isinstance(node.op, ast.Div):
-            if right == 0:
-                raise ParseError("division by zero in a matrix entry", text, pos)
-            return left / right
-    raise ParseError(f"unsupported syntax {type(node).__name__} in a matrix entry", text, pos)
+    return parse_rational_function(text, tuple(names), max_exponent=_MAX_EXPONENT,
+                                   max_length=_MAX_TEXT, max_nodes=_MAX_NODES)
 
 
 # --------------------------------------------------------------------------- flint helpers

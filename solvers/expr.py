@@ -69,6 +69,7 @@ __all__ = [
     "parse_polynomial",
     "polynomial_coefficients",
     "parse_expression",
+    "parse_rational_function",
     "evaluate_expression",
     "expression_to_text",
     "expression_latex",
@@ -1022,3 +1023,100 @@ def expression_latex(expr: sympy.Expr | str) -> str:
         except UnknownConstantError:
             pass
     return sympy.latex(expr, symbol_names=names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rational functions of given variables (the grammar above, restricted; used for the matrix
+# entries of conservative matrix fields, see :func:`solvers.cmf.parse_entry`)
+
+
+class _CappedParser(_Parser):
+    """The same grammar with a node cap of the caller's choosing (for longer inputs)."""
+
+    def __init__(self, text: str, max_nodes: int):
+        super().__init__(text)
+        self.max_nodes = max_nodes
+
+    def node(self, kind: str, pos: int, value: Any = None, args: tuple = ()) -> _Node:
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise self.error(f"expression too large (more than {self.max_nodes} nodes)", pos)
+        return _Node(kind, pos, value, args)
+
+    def number(self, tok: _Token) -> Fraction:
+        # Inputs may be longer than MAX_LENGTH: refuse an exponent too long for int() first.
+        if len(tok.text.lower().partition("e")[2].lstrip("+-").lstrip("0")) > len(
+                str(MAX_LITERAL_DIGITS)):
+            raise self.error(f"exponent of a number literal beyond +-{MAX_LITERAL_DIGITS}",
+                             tok.pos)
+        return super().number(tok)
+
+
+def _check_rational(node: _Node, text: str, variables: tuple[str, ...],
+                    max_exponent: int) -> None:
+    """Reject, with its position, anything but numbers, the variables, + - * / and integer
+    literal powers in ``[0, max_exponent]``."""
+    allowed = ", ".join(variables) or "none"
+    kind = node.kind
+    if kind == "num":
+        return
+    if kind == "name":
+        if node.value in variables:
+            return
+        try:
+            message = (f"the constant {get_constant(node.value).name!r} is not allowed in a "
+                       f"rational function of {allowed}")
+        except UnknownConstantError:
+            message = f"unknown name {node.value!r} (allowed: {allowed})"
+        raise ParseError(message, text, node.pos)
+    if kind == "call":
+        raise ParseError(f"{node.value}(...) is not allowed in a rational function of {allowed} "
+                         "(only numbers, the variables, + - * / and integer powers)",
+                         text, node.pos)
+    if kind == "pow":
+        base, exponent = node.args
+        e = exponent.value if exponent.kind == "num" else None
+        if e is None or e.denominator != 1 or not 0 <= e <= max_exponent:
+            raise ParseError(f"exponents must be integer literals in [0, {max_exponent}]",
+                             text, exponent.pos)
+        _check_rational(base, text, variables, max_exponent)
+        return
+    for arg in node.args:  # neg, sum, prod
+        _check_rational(arg, text, variables, max_exponent)
+
+
+def parse_rational_function(text: str, variables: Sequence[str], *, max_exponent: int = 64,
+                            max_length: int = MAX_LENGTH,
+                            max_nodes: int = MAX_NODES) -> sympy.Expr:
+    """A rational function of ``variables`` with rational coefficients, read with the one
+    grammar of :func:`parse_expression` (same tokens, numbers, implicit multiplication and
+    error positions) but only numbers, the variables, ``+ - * /``, parentheses and powers
+    ``^``/``**`` with an integer literal exponent in ``[0, max_exponent]``.
+
+    Numbers are exact: ``1.5`` is 3/2 and ``1e-3`` is 1/1000. Constants (``pi``, ``e``...)
+    and function calls are :class:`ParseError` s, reported at their position before anything
+    is built. ``max_length`` and ``max_nodes`` replace the caps :data:`MAX_LENGTH` and
+    :data:`MAX_NODES` (matrix entries can be long); the other caps are those of the parser.
+
+    Examples
+    --------
+    >>> parse_rational_function("(x+1)^3 - 2x*y/3 + 1.5e-1", ["x", "y"])
+    -2*x*y/3 + (x + 1)**3 + 3/20
+    >>> parse_rational_function("pi*x", ["x"])
+    Traceback (most recent call last):
+    ...
+    solvers.errors.ParseError: the constant 'pi' is not allowed in a rational function of x (at position 0)
+    """  # noqa: E501
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}", "", None)
+    if len(text) > max_length:
+        raise ParseError(f"input longer than {max_length} characters", text[:80], max_length)
+    if not text.strip():
+        raise ParseError("empty input", text, 0)
+    names = tuple(variables)
+    for v in names:
+        if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ParseError(f"bad variable name {v!r}", text, None)
+    tree = _CappedParser(text, max_nodes).parse()
+    _check_rational(tree, text, names, max_exponent)
+    return _SympyBuilder(text, names).build(tree)

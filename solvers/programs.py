@@ -905,8 +905,12 @@ class Target:
     def consts64(self) -> np.ndarray:
         from solvers.expr import evaluate_expression
 
-        return np.array([float(evaluate_expression(c, 20)) for c in self.const_exprs],
-                        dtype=np.float64)
+        def rounded(c: sympy.Expr) -> float:
+            if c.is_Rational:  # Python rounds p/q correctly once (no double rounding)
+                return int(c.p) / int(c.q)
+            return float(evaluate_expression(c, 40))
+
+        return np.array([rounded(c) for c in self.const_exprs], dtype=np.float64)
 
     @lru_cache(maxsize=8)  # noqa: B019 - frozen, hashable instances; a handful of precisions
     def _consts_mp(self, dps: int) -> tuple:
