@@ -314,8 +314,10 @@ class Runner:
             pairs = [self._verified(c) for c in engine.to_record(task, candidates)]
             record(pairs)
             engine.tell(task, candidates)
+            data = getattr(engine, "data", None)  # rows for the dynamics table (Blind-δ)
             store.finish_task(run_id, task.key, pairs, state=engine.state() if ordered else None,
-                              companions=self._companions(store, pairs))
+                              companions=self._companions(store, pairs),
+                              data=data(task, candidates) if data is not None else None)
             finished.add(task.key)
             counts["tasks"] += 1
             self._count_verdicts(counts, pairs)

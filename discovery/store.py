@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 DEFAULT_DB = "conjectures.db"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4D445742  # "MDWB": marks an SQLite file as a conjecture store
 
 STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
@@ -187,6 +187,32 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE conjectures ADD COLUMN family_map TEXT",
         "CREATE INDEX conjectures_family ON conjectures(family)",
         "ALTER TABLE relations ADD COLUMN map TEXT",
+    ),
+    # v4: convergence dynamics of whole PCF domains (Blind-δ): data, not conjectures.
+    4: (
+        """CREATE TABLE pcf_dynamics (
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            run INTEGER,
+            status TEXT NOT NULL,
+            reason TEXT,
+            limit_text TEXT,
+            limit_float REAL,
+            digits REAL,
+            delta_naive REAL,
+            delta REAL,
+            c REAL,
+            d REAL,
+            eig_ratio REAL,
+            delta_predicted REAL,
+            beta REAL,
+            gamma REAL,
+            eta REAL,
+            rate REAL,
+            depth INTEGER,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX pcf_dynamics_status ON pcf_dynamics(status)",
     ),
 }
 
@@ -1045,6 +1071,27 @@ class Store:
         sql += " ORDER BY id"
         return [RelationRecord(*r[:4], loads(r[4])) for r in self._read(sql, params)]
 
+    # -- convergence dynamics (discovery.dynamics) -------------------------------------------------
+
+    def add_dynamics(self, rows: list[dict], run_id: int | None = None) -> int:
+        """Write rows of PCF dynamics (one transaction); see :mod:`discovery.dynamics`."""
+        from discovery.dynamics import add_dynamics
+
+        with self.transaction():
+            return add_dynamics(self, rows, run_id=run_id)
+
+    def dynamics(self, status: str | None = None, columns: Iterable[str] | None = None):
+        """The dynamics table as columns (NumPy arrays); see :func:`discovery.dynamics.read`."""
+        from discovery.dynamics import read
+
+        return read(self, status=status, columns=columns)
+
+    def count_dynamics(self, status: str | None = None) -> int:
+        """How many PCFs have dynamics rows (of this status)."""
+        if status is None:
+            return self._read("SELECT COUNT(*) FROM pcf_dynamics")[0][0]
+        return self._read("SELECT COUNT(*) FROM pcf_dynamics WHERE status = ?", (status,))[0][0]
+
     # -- families (discovery.catalogue) -----------------------------------------------------------
 
     def families(self, constant: str | None = None, kind: str | None = None,
@@ -1220,6 +1267,7 @@ class Store:
         *,
         state: Mapping | None = None,
         companions: Iterable[tuple[Candidate, Any]] = (),
+        data: list[dict] | None = None,
     ) -> list[int]:
         """Record a finished task's candidates and the task key in ONE transaction.
 
@@ -1243,6 +1291,9 @@ class Store:
             Formulas the candidates' families need as rows (:func:`discovery.families.
             companions`), verified like them: recorded first, in the same transaction, but
             not counted as the task's output.
+        data : list of dict, optional
+            Rows of convergence dynamics (:mod:`discovery.dynamics`) the task computed,
+            written in the same transaction.
 
         Returns
         -------
@@ -1275,6 +1326,10 @@ class Store:
                 return [self.get(k).id for k in keys if k in self]
             for candidate, evidence in companions:
                 self.record(candidate, evidence, run_id=run_id)
+            if data:
+                from discovery.dynamics import add_dynamics
+
+                add_dynamics(self, data, run_id=run_id)
             ids, keys = [], []
             for candidate, evidence in candidates_with_evidence:
                 ids.append(self.record(candidate, evidence, run_id=run_id))

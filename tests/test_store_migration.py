@@ -20,7 +20,7 @@ import pytest
 
 from discovery import store as store_module
 from discovery.catalogue import count_families, family_members, list_families
-from discovery.store import APPLICATION_ID, Store, dumps, loads
+from discovery.store import APPLICATION_ID, SCHEMA_VERSION, Store, dumps, loads
 from discovery.verify import verify
 from solvers.continued_fractions import PCF
 from solvers.errors import StoreError
@@ -122,7 +122,7 @@ def _agree(x, y, digits: int) -> bool:
 
 def _check_migrated(store: Store, raw: dict) -> None:
     """The properties every migrated store has (see the module docstring)."""
-    assert store.schema_version == 3
+    assert store.schema_version == SCHEMA_VERSION
     # every original conjecture, unchanged
     for key, old in raw["conjectures"].items():
         rec = store.get(key)
@@ -261,7 +261,7 @@ def test_opening_v1_read_only_migrates_first(tmp_path):
         with pytest.raises(StoreError):
             store.add_relation("a", "improves", "b")
     with Store(path) as store:  # and nothing more happens when opened for writing
-        assert store.schema_version == 3
+        assert store.schema_version == SCHEMA_VERSION
 
 
 def test_v1_in_a_read_only_directory_gives_a_clear_error(tmp_path):
