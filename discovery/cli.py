@@ -2,16 +2,17 @@
 
 Every command takes ``--json`` (then prints exactly one JSON object on stdout) and exits with
 status 2 and a one-line message on bad input.
+
+Building the command line is cheap: the command modules import what they need (the engines,
+numba, cvxpy, matplotlib, the store, rich tables) inside the commands, so ``discovery verify``
+starts about as fast as its maths libraries import (``scripts/bench/startup.py``).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from discovery.commands._common import (
     OneLineErrorsGroup,
@@ -25,6 +26,7 @@ from discovery.commands.esma import esma_command
 from discovery.commands.evolve import baseline_command, check_float32_command, evolve_command
 from discovery.commands.packing import packing_app, sdp_game_command
 from discovery.commands.run import run_command
+from discovery.commands.verify import verify_command
 from solvers.errors import DiscoveryError
 
 app = typer.Typer(
@@ -49,6 +51,7 @@ search_app.command("evolve")(evolve_command)
 app.command("baseline")(baseline_command)
 app.command("check-float32")(check_float32_command)
 app.command("run")(run_command)
+app.command("verify")(verify_command)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
@@ -57,49 +60,6 @@ def _pcf(a: str, b: str):
     from solvers.continued_fractions import PCF
 
     return PCF.from_text(a, b)
-
-
-@app.command()
-def verify(
-    a: str = typer.Option(..., "--a", help='a(n), e.g. "34n^3+51n^2+27n+5"'),
-    b: str = typer.Option(..., "--b", help='b(n), e.g. "-n^6"'),
-    claim: str = typer.Option(..., "--claim", help='claimed limit, e.g. "6/zeta(3)"'),
-    digits: int = typer.Option(100, "--digits", min=1, max=1_000_000),
-    max_depth: int = typer.Option(200_000, "--max-depth", min=32),
-    plot: Path | None = typer.Option(None, "--plot", help="write a convergence plot (PNG)"),
-    json_: bool = JSON,
-) -> None:
-    """Verify that PCF(a, b) converges to CLAIM to DIGITS digits."""
-    from discovery.progress import command_progress
-    from discovery.verify import verify as run_verify
-
-    with user_errors(), command_progress("verify", enabled=not json_) as progress:
-        pcf = _pcf(a, b)
-        ev = run_verify(pcf, claim, digits, max_depth=max_depth, progress=progress)
-        if plot is not None:
-            from discovery.plots import plot_convergence
-
-            progress.stage("writing the convergence plot")
-            plot_convergence(pcf, claim, plot, max(ev.depth, 16))
-    out = {"formula": {"a": pcf.a_text, "b": pcf.b_text}, **ev.to_dict()}
-    if plot is not None:
-        out["plot"] = str(plot)
-    if json_:
-        emit_json(out)
-        return
-    console = Console()
-    color = {"verified": "green", "refuted": "red"}.get(ev.verdict, "yellow")
-    console.print(f"{pcf!r} = {ev.claim}: [bold {color}]{ev.verdict}[/]")
-    console.print(
-        f"  digits agreed {ev.digits} (asked {digits}) at depth {ev.depth}; "
-        f"{ev.digits_per_term:.4g} digits/term; δ = {_fmt(ev.delta)}; {ev.seconds:.3f} s"
-    )
-    if ev.note:
-        console.print(f"  {ev.note}")
-    if plot is not None:
-        console.print(f"  plot: {plot}")
-    if ev.verdict == "refuted":
-        raise typer.Exit(1)
 
 
 def _fmt(x: float | None) -> str:
@@ -136,14 +96,14 @@ def identify(
     if json_:
         emit_json(out)
         return
-    console = Console()
     if result.found:
-        console.print(f"[bold green]found[/] {result.relation}  ({result.outcome})")
+        typer.echo(f"{typer.style('found', fg='green', bold=True)} {result.relation}  "
+                   f"({result.outcome})")
     else:
-        console.print(f"[yellow]no relation[/] ({result.outcome})")
+        typer.echo(f"{typer.style('no relation', fg='yellow')} ({result.outcome})")
     for k in ("digits_used", "digits_available", "confidence"):
         if hasattr(result, k):
-            console.print(f"  {k}: {getattr(result, k)}")
+            typer.echo(f"  {k}: {getattr(result, k)}")
 
 
 def _digits_in(text: str) -> int:
@@ -192,6 +152,9 @@ def constants_list(json_: bool = JSON) -> None:
     if json_:
         emit_json({"constants": rows})
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} constants")
     for col in ("name", "aliases", "latex", "description"):
         table.add_column(col)
@@ -220,7 +183,7 @@ def constants_show(
     if json_:
         emit_json({"name": c.name, "latex": c.latex, "digits": digits, "value": text})
         return
-    Console().print(f"{c.name} ({c.latex}) = {text}")
+    typer.echo(f"{c.name} ({c.latex}) = {text}")
 
 
 @app.command()
@@ -267,6 +230,9 @@ def famous(
     if json_:
         emit_json({"results": rows})
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Famous continued fractions, verified and identified")
     for col in ("name", "a(n)", "b(n)", "claim", "verdict", "digits", "depth", "d/term", "δ",
                 "identified"):

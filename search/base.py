@@ -31,7 +31,12 @@ __all__ = [
     "register_executor",
     "register_engine",
     "make_engine",
+    "engine_class",
     "engine_names",
+    "engine_module",
+    "register_engine_module",
+    "executor_for",
+    "ENGINE_MODULES",
     "execute",
     "canonical_key",
 ]
@@ -231,7 +236,47 @@ class EngineBase:
         return []
 
 
+#: The built-in engines, by name, with the module that defines (and registers) each. The
+#: module is imported on first use (:func:`make_engine`, :func:`execute`,
+#: :func:`executor_for`), so importing :mod:`search` stays cheap: the evolution engine pulls
+#: numba and the SDP game cvxpy, and a command that needs neither never imports them. A
+#: plug-in engine registers itself with :func:`register_engine`/:func:`register_executor`
+#: (or names its module here with :func:`register_engine_module`).
+ENGINE_MODULES: dict[str, str] = {
+    "blind-delta": "search.blind_delta",
+    "cmf": "search.cmf",
+    "esma": "search.esma",
+    "evolve": "search.evolution",
+    "sdp_game": "search.sdp_game",
+}
+
 _EXECUTORS: dict[str, Callable[[Task], list[Candidate]]] = {}
+
+
+def register_engine_module(name: str, module: str) -> None:
+    """Declare that importing ``module`` registers the engine ``name`` (lazily, on first use)."""
+    ENGINE_MODULES[name] = module
+
+
+def engine_module(name: str) -> str | None:
+    """The module that defines the engine ``name`` (None for an engine registered at run time
+    by a module not in :data:`ENGINE_MODULES`)."""
+    return ENGINE_MODULES.get(name)
+
+
+def _load(name: str, registry: Mapping[str, object]) -> None:
+    """Import the module of the built-in engine ``name`` unless ``registry`` already has it."""
+    if name in registry:
+        return
+    module = ENGINE_MODULES.get(name)
+    if module is not None:
+        import importlib
+
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the engine's module exists, but not what it imports
+                raise
 
 
 def register_executor(engine: str) -> Callable[[Callable], Callable]:
@@ -244,23 +289,35 @@ def register_executor(engine: str) -> Callable[[Callable], Callable]:
     return deco
 
 
+def executor_for(engine: str) -> Callable[[Task], list[Candidate]]:
+    """The function executing ``engine``'s tasks (importing the engine's module if needed).
+
+    Raises
+    ------
+    EngineError
+        If no executor is registered for ``engine``.
+    """
+    _load(engine, _EXECUTORS)
+    try:
+        return _EXECUTORS[engine]
+    except KeyError:
+        from solvers.errors import EngineError
+
+        raise EngineError(f"No executor registered for engine {engine!r}") from None
+
+
 def execute(task: Task) -> list[Candidate]:
     """Run one task on this process (any worker) and return its candidates.
+
+    The engine's module is imported first if it is a built-in one not loaded yet (a fresh
+    worker process that unpickled the task).
 
     Raises
     ------
     EngineError
         If no executor is registered for ``task.engine``.
     """
-    import search  # noqa: F401  (importing the package registers every engine)
-
-    try:
-        fn = _EXECUTORS[task.engine]
-    except KeyError:
-        from solvers.errors import EngineError
-
-        raise EngineError(f"No executor registered for engine {task.engine!r}") from None
-    return fn(task)
+    return executor_for(task.engine)(task)
 
 
 _ENGINES: dict[str, Callable[[dict], Engine]] = {}
@@ -277,10 +334,26 @@ def register_engine(name: str) -> Callable[[Callable], Callable]:
 
 
 def engine_names() -> list[str]:
-    """Names of the registered engines, sorted."""
-    import search  # noqa: F401
+    """Names of the known engines (built-in, loaded or not, and registered), sorted."""
+    return sorted(set(_ENGINES) | set(ENGINE_MODULES))
 
-    return sorted(_ENGINES)
+
+def engine_class(name: str) -> Callable[[dict], Engine]:
+    """The factory registered for ``name`` (importing the engine's module if needed).
+
+    Raises
+    ------
+    EngineError
+        If no engine of that name is registered (the message lists the known ones).
+    """
+    from solvers.errors import EngineError
+
+    _load(name, _ENGINES)
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        known = ", ".join(engine_names()) or "none"
+        raise EngineError(f"Unknown engine {name!r}; known engines: {known}") from None
 
 
 def make_engine(name: str, config: dict) -> Engine:
@@ -291,12 +364,4 @@ def make_engine(name: str, config: dict) -> Engine:
     EngineError
         If no engine of that name is registered (the message lists the known ones).
     """
-    import search  # noqa: F401
-    from solvers.errors import EngineError
-
-    try:
-        factory = _ENGINES[name]
-    except KeyError:
-        known = ", ".join(sorted(_ENGINES)) or "none"
-        raise EngineError(f"Unknown engine {name!r}; known engines: {known}") from None
-    return factory(dict(config))
+    return engine_class(name)(dict(config))

@@ -86,7 +86,9 @@ def test_commands_are_discovered():
     for name in ("verify", "identify", "db stats", "db show", "search esma", "run",
                  "constants show"):
         assert name in COMMANDS, sorted(COMMANDS)
-    assert {"verify", "db show", "run", "constants show"} <= set(WITH_REQUIRED)
+    assert {"db show", "run", "constants show"} <= set(WITH_REQUIRED)
+    # verify takes ONE of several formula sources (--a/--b, --scf, --cmf, --id): none of its
+    # options is required as such; a missing formula is a bad input (BAD_INPUTS).
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -118,6 +120,40 @@ BAD_INPUTS = [
     (["verify", "--a", "n", "--b", "1", "--claim", "1", "--digits", "0", "--json"], "--digits"),
     (["verify", "--a", "n", "--b", "1", "--claim", "1", "--digits", "abc", "--json"], "--digits"),
     (["verify", "--a", "n", "--b", "1", "--claim", "nosuchfn(1)", "--json"], None),
+    # verify: exactly one formula source (PCF, signed CF, CMF walk, stored conjecture)
+    (["verify", "--json"], "Missing formula"),
+    (["verify", "--claim", "1", "--json"], "Missing formula"),
+    (["verify", "--a", "1", "--b", "1", "--json"], "--claim"),
+    (["verify", "--a", "1", "--claim", "1", "--json"], "--b"),
+    (["verify", "--a", "1", "--b", "1", "--cmf", "zeta3", "--claim", "1", "--json"],
+     "exactly one"),
+    (["verify", "--a", "1", "--b", "1", "--claim", "1", "--db", "{store}", "--json"], "--id"),
+    # ({{ and }}: the arguments go through str.format, for {store} and {missing})
+    (["verify", "--scf", "{{bad", "--claim", "1", "--json"], "--scf"),
+    (["verify", "--scf", "[1, 2]", "--claim", "1", "--json"], "--scf"),
+    (["verify", "--scf", '{{"signs": [1], "recurrence": [1, -1]}}', "--claim", "1", "--json"],
+     "first_terms"),
+    (["verify", "--scf", '{{"signs": [true], "recurrence": [1, -1], "first_terms": [1]}}',
+      "--claim", "1", "--json"], "signs"),
+    (["verify", "--scf", '{{"signs": [1], "recurrence": [1, -1], "first_terms": [1]}}',
+      "--signs", "1", "--claim", "1", "--json"], "not both"),
+    (["verify", "--signs", "1", "--claim", "1", "--json"], "--recurrence"),
+    (["verify", "--signs", "1", "--recurrence", "1,x", "--terms", "1", "--claim", "1",
+      "--json"], "--recurrence"),
+    (["verify", "--signs", "2", "--recurrence", "1,-1", "--terms", "1", "--claim", "1",
+      "--json"], "signs"),
+    (["verify", "--signs", "1", "--recurrence", "1,-2,1", "--terms", "1", "--claim", "1",
+      "--json"], "initial terms"),
+    (["verify", "--cmf", "nosuch", "--trajectory", "1,1", "--start", "1,1", "--claim", "1",
+      "--json"], "nosuch"),
+    (["verify", "--cmf", "zeta3", "--trajectory", "1,1", "--claim", "1", "--json"], "--start"),
+    (["verify", "--cmf", "zeta3", "--trajectory", "1,1,1", "--start", "1,1", "--claim", "1",
+      "--json"], None),
+    (["verify", "--cmf", "zeta3", "--trajectory", "1,1", "--start", "1,1", "--claim", "1",
+      "--plot", "{missing}.png", "--digits", "0", "--json"], "--digits"),
+    (["verify", "--id", "999999", "--db", "{store}", "--json"], "999999"),
+    (["verify", "--id", "1", "--db", "{missing}", "--json"], "No conjecture store"),
+    (["verify", "--id", "1", "--db", "{store}", "--claim", "1", "--json"], "--claim"),
     (["identify", "--value", "abc", "--json"], "--value"),
     (["identify", "--json"], "--value"),
     (["db", "show", "999999", "--db", "{store}", "--json"], "999999"),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -184,6 +187,126 @@ def cli_main(
     sys.exit(code)
 
 
+# -- fast option coercion ------------------------------------------------------------------
+#
+# typer (>= 0.2x) coerces every option value through a pydantic TypeAdapter built on first
+# use: importing pydantic and building the adapters costs ~0.1 s, as much as the whole
+# verification of a small formula. The plain cases -- a str, an int or a float within its
+# bounds, a Path, written the ordinary way -- are coerced here to the very values pydantic
+# returns; anything else (a malformed or out-of-range value, an unusual annotation) goes to
+# typer's own coercion, so error messages are typer's.
+
+_INT = re.compile(r"-?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?", re.ASCII)
+
+
+class _FastCoercion:
+    """A typer runtime parameter (``coerce(value, param, ctx)``) for bool/str/int/float/Path."""
+
+    __slots__ = ("kind", "descriptor", "_typer")
+
+    def __init__(self, kind: str, descriptor: Any):
+        self.kind = kind
+        self.descriptor = descriptor
+        self._typer: Any = None
+
+    @classmethod
+    def for_param(cls, param: Any) -> _FastCoercion | None:
+        desc = getattr(param, "type_descriptor", None)
+        info = getattr(desc, "parameter_info", None)
+        if desc is None or info is None or not hasattr(param, "_runtime_param"):
+            return None
+        if getattr(desc, "file_annotation", None) is not None or param.multiple \
+                or param.nargs != 1 or getattr(info, "parser", None) is not None \
+                or getattr(info, "clamp", False):
+            return None
+        ann = desc.annotation
+        if ann is str or ann is int or ann is float or ann is bool:
+            return cls(ann.__name__, desc)
+        if ann is Path and getattr(info, "path_type", None) is None:
+            return cls("path", desc)
+        return None
+
+    def _fallback(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self._typer is None:
+            from typer._coercion import build_runtime_param
+
+            self._typer = build_runtime_param(self.descriptor)
+        return self._typer.coerce(value, param=param, ctx=ctx)
+
+    def _in_bounds(self, x: Any) -> bool:
+        info = self.descriptor.parameter_info
+        return (info.min is None or x >= info.min) and (info.max is None or x <= info.max)
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return None
+        kind = self.kind
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+        elif kind == "str":
+            if isinstance(value, str):
+                return value
+        elif kind == "int":
+            if isinstance(value, str) and _INT.fullmatch(value):
+                x = int(value)
+            elif type(value) is int:
+                x = value
+            else:
+                return self._fallback(value, param, ctx)
+            if self._in_bounds(x):
+                return x
+        elif kind == "float":
+            if isinstance(value, str) and _FLOAT.fullmatch(value):
+                y = float(value)
+            elif type(value) in (int, float):
+                y = float(value)
+            else:
+                return self._fallback(value, param, ctx)
+            if math.isfinite(y) and self._in_bounds(y):
+                return y
+        elif kind == "path" and (isinstance(value, Path) or (isinstance(value, str) and value)):
+            from typer._param_types import coerce_cli_path
+
+            return coerce_cli_path(value if isinstance(value, Path) else Path(value),
+                                   self.descriptor.parameter_info, path_type=Path,
+                                   param=param, ctx=ctx)
+        return self._fallback(value, param, ctx)
+
+
+def fast_coercion(command: Any) -> None:
+    """Give every plain option of ``command`` (and of its subcommands) the fast coercion."""
+    if getattr(command, "_discovery_fast_coercion", False):
+        return
+    try:
+        from typer._coercion import build_runtime_param  # noqa: F401
+        from typer._param_types import coerce_cli_path  # noqa: F401
+    except ImportError:  # pragma: no cover - a typer without pydantic coercion
+        return
+    command._discovery_fast_coercion = True
+    for param in getattr(command, "params", ()):
+        _install(param)
+    get_help_option = getattr(command, "get_help_option", None)
+    if callable(get_help_option):  # --help is made on demand, and a typer option too
+
+        def help_option(ctx: Any, _made: Callable[[Any], Any] = get_help_option) -> Any:
+            option = _made(ctx)
+            _install(option)
+            return option
+
+        command.get_help_option = help_option
+    for sub in (getattr(command, "commands", None) or {}).values():
+        fast_coercion(sub)
+
+
+def _install(param: Any) -> None:
+    if param is not None and getattr(param, "_runtime_param", True) is None:
+        fast = _FastCoercion.for_param(param)
+        if fast is not None:
+            param._runtime_param = fast
+
+
 class _OneLineErrors:
     """``main`` runs the command line through :func:`cli_main` (so ``app()``,
     ``CliRunner().invoke(app, ...)`` and ``python -m`` all keep the error contract)."""
@@ -196,6 +319,7 @@ class _OneLineErrors:
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        fast_coercion(self)
         parent_main = super().main  # type: ignore[misc]
         if not standalone_mode:
             return parent_main(args, prog_name, complete_var, standalone_mode=False, **extra)

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
+from discovery.commands._rich import Console, Table
 from discovery.commands._search import OPTIONS, SearchOptions, search_session
 from discovery.commands.run import print_result
 

@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from discovery.commands import db_views as v
 from discovery.commands._common import emit_json, user_errors
-from discovery.store import DEFAULT_DB, STATUSES, ConjectureRecord, RunRecord, Store
+from discovery.commands._rich import Console, Table, box
 from solvers.errors import StoreError
+
+if TYPE_CHECKING:  # the store is imported when a command opens it (a fast `discovery` start)
+    from discovery.store import ConjectureRecord, RunRecord, Store
+
+#: ``discovery.store.DEFAULT_DB`` and ``STATUSES``, spelled out so that building the command
+#: line does not import the store (tests/test_startup.py checks that they agree).
+DEFAULT_DB = "conjectures.db"
+STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
 
 __all__ = ["db_app", "main"]
 
@@ -40,6 +46,8 @@ JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
 def _open(db: Path) -> Store:
+    from discovery.store import Store
+
     return Store(db, readonly=True)
 
 

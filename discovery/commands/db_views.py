@@ -16,9 +16,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.table import Table
-
+from discovery.commands._rich import Table, box
 from solvers.errors import StoreError
 
 if TYPE_CHECKING:

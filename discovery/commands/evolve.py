@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from discovery.commands._common import emit_json, user_errors
+from discovery.commands._rich import Console, Table
 from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
 
 __all__ = [

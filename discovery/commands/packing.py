@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from discovery.commands._common import emit_json, fail, user_errors
+from discovery.commands._rich import Console, Table
 from discovery.commands._search import OPTIONS, SearchOptions, search_session
 from solvers.errors import DiscoveryError
 

@@ -8,18 +8,21 @@ print with :func:`print_result` (or a summary of their own).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from discovery.campaign import CampaignResult, load_campaign, run_campaign
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._search import conjectures_of
-from discovery.executors import EXECUTORS
 from discovery.progress import PROGRESS_MODES
-from discovery.store import Store
+
+if TYPE_CHECKING:  # imported by the functions that need them (a fast `discovery` start)
+    from discovery.campaign import CampaignResult
+    from discovery.store import Store
+
+#: ``discovery.executors.EXECUTORS``, spelled out so that the option's help does not import
+#: the executors (tests/test_startup.py checks that the two agree).
+EXECUTOR_NAMES = ("serial", "local", "dask")
 
 __all__ = ["run_command", "print_result", "main"]
 
@@ -30,7 +33,13 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
 
     ``store`` is the open store the runs wrote to (default: open ``result.db`` read-only).
     """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
     if store is None:
+        from discovery.store import Store
+
         with user_errors(), Store(result.db, readonly=True) as opened:
             return print_result(result, json_=json_, store=opened, top=top)
     records = conjectures_of(store, [r.run_id for r in result.runs])
@@ -110,7 +119,7 @@ def run_command(
     db: Path | None = typer.Option(None, "--db", help="store (default: the campaign's db)"),
     hours: float | None = typer.Option(None, "--hours", help="total time budget"),
     max_tasks: int | None = typer.Option(None, "--max-tasks", min=0, help="per engine"),
-    executor: str | None = typer.Option(None, "--executor", help=" | ".join(EXECUTORS)),
+    executor: str | None = typer.Option(None, "--executor", help=" | ".join(EXECUTOR_NAMES)),
     workers: int | None = typer.Option(None, "--workers", min=1),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask: tcp://host:8786"),
     no_verify: bool = typer.Option(False, "--no-verify", help="record candidates unverified"),
@@ -119,6 +128,8 @@ def run_command(
     json_: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Run a campaign: its engines, configurations and budgets, into one store (resumable)."""
+    from discovery.campaign import load_campaign, run_campaign
+
     with user_errors():
         spec = load_campaign(campaign)
         result = run_campaign(
