@@ -284,7 +284,7 @@ def verify(
     elif refuting:
         verdict = "refuted"
         note = (
-            f"formula and claim differ by 1e{_log10(diff_lo):.1f}, far beyond the "
+            f"formula and claim differ by 1e{_log10(abs(diff.mid())):.1f}, far beyond the "
             f"formula's error estimate 1e{err_log + tail:.1f} at depth {depth}"
         )
     else:
