@@ -20,6 +20,7 @@ from discovery.commands._common import (
     to_jsonable,
     user_errors,
 )
+from discovery.commands.blind_delta import blind_delta_app, search_blind_delta_command
 from discovery.commands.cmf import cmf_app, cmf_search_command
 from discovery.commands.db import db_app
 from discovery.commands.esma import esma_command
@@ -48,6 +49,8 @@ search_app.command("cmf")(cmf_search_command)
 app.add_typer(packing_app, name="packing")
 search_app.command("sdp-game")(sdp_game_command)
 search_app.command("evolve")(evolve_command)
+search_app.command("blind-delta")(search_blind_delta_command)
+app.add_typer(blind_delta_app, name="blind-delta")
 app.command("baseline")(baseline_command)
 app.command("check-float32")(check_float32_command)
 app.command("run")(run_command)

@@ -52,7 +52,8 @@ def test_shipped_campaigns_are_valid(name):
     assert c.executor == "local"
     assert c.verify is True
     assert "esma" in {e.name for e in c.engines}
-    required = {"esma": {"constant", "degree", "coeff", "signs", "depth"}, "cmf": {"cmf"}}
+    required = {"esma": {"constant", "degree", "coeff", "signs", "depth"}, "cmf": {"cmf"},
+                "blind-delta": {"a_degree", "b_degree", "coeff"}}
     for e in c.engines:
         assert required[e.name] <= set(e.config)
     assert c.hours is not None and (c.hours <= 0.1 if name == "demo.toml" else c.hours >= 4)

@@ -276,7 +276,7 @@ def test_overnight_campaign_runs_every_engine_in_a_short_budget(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     engines = out["engines"]
-    assert isinstance(engines, list) and len(engines) == len(campaign.engines) == 8
+    assert isinstance(engines, list) and len(engines) == len(campaign.engines) == 9
     for row, spec in zip(engines, campaign.engines, strict=True):
         assert {"name", "constant", "tasks"} <= set(row)
         assert row["name"] == spec.name
@@ -286,5 +286,5 @@ def test_overnight_campaign_runs_every_engine_in_a_short_budget(tmp_path):
     assert out["seconds"] < 0.01 * 3600 + 60
     with Store(db, readonly=True) as store:
         runs = store.runs()
-        assert len(runs) == 8 and all(r.finished_tasks >= 1 for r in runs)
+        assert len(runs) == 9 and all(r.finished_tasks >= 1 for r in runs)
         assert len(store) > 0
