@@ -966,8 +966,7 @@ def _identify_many(texts: Sequence[str | None], basis: Sequence[str] | None, wor
     ctx = multiprocessing.get_context("spawn")  # no fork under a progress thread
     out = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for n, got in enumerate(pool.map(_identify_text, jobs,
-                                         chunksize=max(1, len(jobs) // (workers * 8)))):
+        for n, got in enumerate(pool.map(_identify_text, jobs, chunksize=16)):
             out.append(got)
             if progress is not None and n % 10 == 9:
                 progress(f"identifying {stage}", done=n + 1, total=len(jobs))

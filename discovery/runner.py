@@ -144,6 +144,11 @@ class Runner:
         The engine configuration that identifies the run (default ``engine.config``).
     budget_hours : float, optional
         Stop submitting after this much wall-clock time (of this session).
+    first_task_grace : float
+        Seconds a session whose time ran out before ANY of its tasks finished keeps
+        waiting for the tasks it already submitted (nothing new is submitted): a short
+        trial of a slow engine (cold JIT caches, large tasks) records a result instead of
+        nothing. A session that finished a task stops at its deadline.
     max_tasks : int, optional
         The run's task budget: it ends once this many of its tasks are finished, counted
         over all its sessions (a resumed run with the same budget does only what is left).
@@ -186,6 +191,7 @@ class Runner:
         run_name: str | None = None,
         config: Mapping | None = None,
         budget_hours: float | None = None,
+        first_task_grace: float = 60.0,
         max_tasks: int | None = None,
         batch: int | None = None,
         progress: Any = "auto",
@@ -205,6 +211,7 @@ class Runner:
         if max_tasks is not None and max_tasks < 0:
             raise DiscoveryError(f"max_tasks must be non-negative, not {max_tasks}")
         self.budget_hours = budget_hours
+        self.first_task_grace = max(float(first_task_grace), 0.0)
         self.max_tasks = max_tasks
         self._executor_spec = executor
         if verify and verifier is None:
@@ -379,6 +386,10 @@ class Runner:
                     status = "stopped"
                     break
                 if deadline is not None and time.monotonic() >= deadline:
+                    if (counts["tasks"] == 0 and in_flight
+                            and time.monotonic() < deadline + self.first_task_grace):
+                        harvest()  # grace: wait for a first result, submit nothing new
+                        continue
                     status = "budget"
                     break
                 fill()

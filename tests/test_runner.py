@@ -172,6 +172,25 @@ def test_time_budget_zero_runs_nothing(store):
         run_toy(store, budget_hours=-1)
 
 
+def test_a_session_whose_time_ends_before_any_result_waits_for_its_first_tasks(store):
+    """A first task (0.5 s, like a cold JIT compile) outlasts a 0.2 s budget: without the
+    grace the run records nothing, with it the tasks in flight finish and nothing new is
+    submitted."""
+    def trial(**kw):
+        pool = make_executor("local", workers=1)  # a cold worker each time
+        try:
+            return run_toy(store, {"tasks": 50, "sleep": 0.5}, pool,
+                           budget_hours=0.2 / 3600, **kw)
+        finally:
+            pool.close()
+
+    cut = trial(first_task_grace=0, run_name="no-grace")
+    assert (cut.status, cut.tasks) == ("budget", 0)
+    summary = trial()
+    assert summary.status == "budget"
+    assert 1 <= summary.tasks <= 2  # the batch in flight at the deadline, no more
+
+
 def test_failed_tasks_are_not_finished_and_are_retried(store):
     summary = run_toy(store, {"tasks": 5, "fail": [2]})
     assert (summary.status, summary.tasks, summary.failed) == ("finished", 4, 1)

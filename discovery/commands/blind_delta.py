@@ -102,6 +102,7 @@ def search_blind_delta_command(
         "rows": total,
         "counts": counts,
         "computed": computed,
+        "failed": summary.failed,
         "pcfs_per_second": round(computed / seconds, 2),
         "stored": None if no_store else str(db),
         "next": None if no_store else f"discovery blind-delta clusters --db {db}",
@@ -122,6 +123,9 @@ def search_blind_delta_command(
     console.print(f"{computed} PCFs computed in {seconds:.1f} s "
                   f"({out['pcfs_per_second']:.1f} PCFs/s); running the same command again "
                   "resumes the scan.")
+    if summary.failed:
+        console.print(f"warning: {summary.failed} task(s) failed (the progress log says why): "
+                      "their PCFs have no rows yet; running the command again retries them.")
     if no_store:
         console.print("dry run (--no-store): nothing was recorded.")
     else:
