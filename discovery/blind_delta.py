@@ -91,12 +91,15 @@ __all__ = [
     "plane_points",
     "cluster",
     "anchor_rows",
+    "seed_anchor_clusters",
     "label_clusters",
     "summary",
 ]
 
-#: The literature formulas that label clusters (``data/blind_delta_anchors.csv``).
-ANCHORS_TABLE = Path(__file__).resolve().parents[1] / "data" / "blind_delta_anchors.csv"
+#: The literature formulas that label clusters: the reference table of known formulas
+#: (``data/known_formulas.csv``, :mod:`discovery.known`), whose ``constant`` and ``basis``
+#: columns say what each formula labels. Those that are rows of a scanned domain are anchors.
+ANCHORS_TABLE = Path(__file__).resolve().parents[1] / "data" / "known_formulas.csv"
 
 #: The default plane: δ against the growth of the reduced denominators.
 DEFAULT_PLANE: tuple[str, str] = ("delta", "c")
@@ -179,7 +182,7 @@ def _read_anchors(path: str) -> tuple[Anchor, ...]:
 
 
 def anchors(path: str | Path = ANCHORS_TABLE) -> tuple[Anchor, ...]:
-    """The anchors of ``data/blind_delta_anchors.csv`` (or of ``path``).
+    """The anchors of the reference table ``data/known_formulas.csv`` (or of ``path``).
 
     Examples
     --------
@@ -534,6 +537,61 @@ def anchor_rows(table: Mapping[str, Any], anchor_list: Iterable[Anchor] | None =
         if x is not None:
             out[i] = x
     return out
+
+
+def seed_anchor_clusters(table: Mapping[str, Any], labels: np.ndarray,
+                         plane: str | Sequence[str] = DEFAULT_PLANE,
+                         anchor_list: Iterable[Anchor] | None = None,
+                         k: int = DEFAULT_MIN_CLUSTER_SIZE) -> np.ndarray:
+    """Give every anchor HDBSCAN left as noise a cluster of its own.
+
+    A formula from the literature in a sparse part of the plane is still a label: it seeds a
+    new cluster made of itself and the noise rows within its *core distance* (the distance,
+    in the plane standardised as :func:`cluster` does, to its ``k``-th nearest distinct
+    point). Labelling then checks those rows against the anchor's constant like any
+    cluster's members. Rows of existing clusters are never moved.
+
+    Returns
+    -------
+    numpy.ndarray
+        A copy of ``labels`` with the seeded clusters numbered after the existing ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = table_from_rows([{"a": (1, 2), "b": (0, 0, 1), "delta": -0.2, "c": 2.0},
+    ...                      {"a": (2, 4), "b": (0, 0, 4), "delta": -0.2, "c": 2.01},
+    ...                      {"a": (3, 1), "b": (1,), "delta": 0.9, "c": 0.0},
+    ...                      {"a": (4, 1), "b": (1,), "delta": 0.9, "c": 0.01}])
+    >>> seed_anchor_clusters(t, np.array([-1, -1, 0, 0]), k=1).tolist()   # 4/pi: row 0
+    [1, 1, 0, 0]
+    """
+    import numpy as np
+
+    labels = np.array(labels, dtype=np.int64, copy=True)
+    at = anchor_rows(table, anchor_list)
+    noisy = [i for i in sorted(at) if labels[i] == _NOISE]
+    if not noisy:
+        return labels
+    xy, ok = plane_points(table, plane)
+    idx = np.flatnonzero(ok)
+    z = np.full(xy.shape, np.nan)
+    z[idx] = np.round(_standardise(xy[idx]), 9)  # as cluster() sees the points
+    distinct = np.unique(z[idx], axis=0)
+    nxt = int(labels.max()) + 1 if len(labels) else 0
+    for i in noisy:
+        if labels[i] != _NOISE:  # taken by an earlier seed
+            continue
+        d_all = np.sqrt(((distinct - z[i]) ** 2).sum(axis=1))
+        kth = min(max(int(k), 1), len(d_all) - 1)
+        radius = float(np.partition(d_all, kth)[kth]) if len(d_all) > 1 else 0.0
+        noise = np.flatnonzero(labels == _NOISE)
+        d = np.sqrt(((z[noise] - z[i]) ** 2).sum(axis=1))
+        members = noise[d <= radius * (1 + 1e-12)]
+        labels[members] = nxt
+        labels[i] = nxt
+        nxt += 1
+    return labels
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 :func:`plot_clusters` draws the rows that :func:`discovery.blind_delta.cluster` placed in a
 plane (``("delta", "c")`` by default): one colour and legend entry per label (``"π"``,
-``"ln 2"``, ...: the clusters of that label and their PCFs), the open clusters in muted colours,
+``"ln 2"``, ...: the clusters of that label and their PCFs), the open clusters in shades of grey,
 noise in light grey, and the anchors -- the literature formulas that labelled their clusters --
 as black stars annotated with their names. matplotlib (Agg backend) is imported only when a
 picture is drawn.
@@ -87,7 +87,7 @@ def plot_clusters(
     max_legend : int
         Legend entries for the labels covering the most PCFs (the rest are drawn, not
         listed). Clusters with one label share a colour and a legend entry; open clusters are
-        drawn in muted colours under one entry.
+        drawn in shades of grey under one entry.
     title : str, optional
         Replaces the default title (plane and counts).
     """
@@ -112,14 +112,13 @@ def plot_clusters(
     if noise.any():
         ax.scatter(xy[noise, 0], xy[noise, 1], s=2, c="#d9d9d9", linewidths=0,
                    label=f"noise ({int(noise.sum())})", zorder=1, rasterized=True)
-    # Open clusters: muted colours (one per cluster, so neighbours stay distinguishable), one
-    # legend entry. Labelled clusters: one colour and one legend entry per label.
+    # Open clusters: shades of grey (one per cluster, so neighbours stay distinguishable), one
+    # legend entry. Labelled clusters: one strong colour and one legend entry per label.
     open_ids = [i for i in ids if names.get(i) is None]
     if open_ids:
-        muted = plt.get_cmap("Pastel1")
         m = np.isin(labels, open_ids)
-        colours = muted(np.asarray(labels[m]) % 9)
-        ax.scatter(xy[m, 0], xy[m, 1], s=3, c=colours, linewidths=0, zorder=2,
+        shades = plt.get_cmap("Greys")(0.35 + 0.3 * ((np.asarray(labels[m]) * 7) % 11) / 10)
+        ax.scatter(xy[m, 0], xy[m, 1], s=3, c=shades, linewidths=0, zorder=2,
                    rasterized=True,
                    label=f"open: {len(open_ids)} clusters, {int(m.sum())} PCFs")
     by_label: dict[str, list[int]] = {}
@@ -127,24 +126,29 @@ def plot_clusters(
         if names.get(i) is not None:
             by_label.setdefault(str(names[i]), []).append(i)
     ordered = sorted(by_label, key=lambda lab: -sum(sizes[i] for i in by_label[lab]))
-    cmap = plt.get_cmap("tab10" if len(ordered) <= 10 else "tab20")
+    # strong colours without the greys (index 7 of both maps): grey is for open clusters
+    strong = [c for cmap in ("tab10", "Dark2")
+              for k, c in enumerate(plt.get_cmap(cmap).colors) if k != 7]
     for rank, lab in enumerate(ordered):
         m = np.isin(labels, by_label[lab])
         n_clusters = len(by_label[lab])
         text = (f"{legend_name(lab)}: {n_clusters} cluster{'s' if n_clusters > 1 else ''}, "
                 f"{int(m.sum())} PCFs")
-        ax.scatter(xy[m, 0], xy[m, 1], s=9, color=cmap(rank % cmap.N), linewidths=0,
-                   zorder=3, rasterized=True, label=text if rank < max_legend else None)
+        ax.scatter(xy[m, 0], xy[m, 1], s=14, color=strong[rank % len(strong)],
+                   edgecolors="black", linewidths=0.2, zorder=3, rasterized=True,
+                   label=text if rank < max_legend else None)
     marked = anchor_rows(table, anchor_list)
     first = True
-    for i, x in sorted(marked.items()):
+    for n, (i, x) in enumerate(sorted(marked.items(), key=lambda t: (xy[t[0], 0], xy[t[0], 1]))):
         if not ok[i]:
             continue
         ax.scatter([xy[i, 0]], [xy[i, 1]], marker="*", s=110, c="black",
                    edgecolors="white", linewidths=0.6, zorder=4,
                    label="anchor (literature)" if first else None)
         first = False
-        ax.annotate(x.name, (xy[i, 0], xy[i, 1]), xytext=(6, 6), textcoords="offset points",
+        # alternate above / below, so anchors at the same point keep legible names
+        ax.annotate(x.name, (xy[i, 0], xy[i, 1]), xytext=(6, 6 if n % 2 == 0 else -12),
+                    textcoords="offset points",
                     fontsize=7, zorder=5,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
     ax.set_xlabel(x_name)

@@ -125,6 +125,6 @@ def run_task(task: Task) -> list[Candidate]:
 
     p: dict[str, Any] = task.payload
     rows = domain(p["a_degree"], p["b_degree"], p["coeff"], p["start"], p["stop"])
-    dyn = dynamics_batch(rows, depth=p["depth"])
+    dyn = dynamics_batch(rows, depth=p["depth"], a_degree=p["a_degree"])
     return [Candidate("dynamics", f"dynamics:{task.key}", {"rows": dyn}, "", None,
                       {"pcfs": len(dyn)})]

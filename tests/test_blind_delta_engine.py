@@ -43,3 +43,27 @@ def test_a_domain_is_scanned_whole_resumably_and_stores_no_conjectures(tmp_path)
         assert abs(cols["limit_float"][j] - float(mpmath.phi)) < 1e-12
         # b(n) = n - 1 vanishes at n = 1: the PCF terminates.
         assert cols["status"][rows[((1, 1), (-1, 1))]] == "terminates"
+
+
+def test_a_task_of_a_domain_with_unequal_degrees():
+    """deg a <= 1, deg b <= 2: the rows split as a (2 coefficients) then b (3)."""
+    import numpy as np
+
+    from search.blind_delta import BlindDeltaEngine, run_task
+    from solvers.blind_delta import domain
+
+    cfg = {"a_degree": 1, "b_degree": 2, "coeff": 2, "depth": 400, "chunk": 8}
+    rows = domain(1, 2, 2)
+    assert rows.shape == (domain_size(1, 2, 2), 5) == ((5 * 5 - 1) * (5**3 - 1), 5)
+    at = int(np.flatnonzero((rows == [1, 2, 0, 0, 1]).all(axis=1))[0])  # PCF(2n + 1, n^2)
+    engine = BlindDeltaEngine(cfg)
+    task = next(t for t in engine.ask(engine.total()) if t.payload["start"] <= at
+                < t.payload["stop"])
+    (cand,) = run_task(task)
+    out = engine.data(task, [cand])
+    assert len(out) == task.payload["stop"] - task.payload["start"]
+    row = out[at - task.payload["start"]]
+    assert (tuple(row["a"]), tuple(row["b"])) == ((1, 2), (0, 0, 1))
+    assert row["status"] == "converges"
+    # Brouncker / Lambert: 1 + 1/(3 + 4/(5 + 9/(7 + ...))) = 4/pi
+    assert abs(float(row["limit"][:18]) - float(4 / mpmath.pi)) < 1e-12

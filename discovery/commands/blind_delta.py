@@ -160,12 +160,14 @@ def clusters_result(
     import numpy as np
 
     from discovery.blind_delta import (
+        DEFAULT_MIN_CLUSTER_SIZE,
         ClusterReport,
         anchor_rows,
         cluster,
         label_clusters,
         load,
         parse_plane,
+        seed_anchor_clusters,
         summary,
     )
 
@@ -177,6 +179,9 @@ def clusters_result(
         progress(f"clustering {len(table['a'])} PCFs (HDBSCAN)")
     labels = cluster(table, plane_t, min_cluster_size=min_cluster_size,
                      min_samples=min_samples)
+    found = int(labels.max()) + 1 if len(labels) else 0  # HDBSCAN's clusters: 0 .. found-1
+    labels = seed_anchor_clusters(table, labels, plane_t,
+                                  k=min_cluster_size or DEFAULT_MIN_CLUSTER_SIZE)
     if label:
         reports = label_clusters(store, table, labels, plane=plane_t, max_members=max_members,
                                  digits=digits, identify_open=identify_open, workers=workers,
@@ -196,6 +201,8 @@ def clusters_result(
             rep.skipped = "--no-label"
             reports.append(rep)
     out = summary(reports, labels, plane_t, table)
+    for c in out["clusters"]:  # clusters an anchor in HDBSCAN's noise seeded
+        c["seeded"] = c["id"] >= found
     out["png"] = None
     if png is not None:
         from discovery.plots_blind_delta import plot_clusters
