@@ -52,6 +52,7 @@ from typing import Any
 from discovery.executors import EXECUTORS, make_executor
 from discovery.runner import Runner, RunSummary, default_verifier, engine_modules
 from discovery.store import DEFAULT_DB, Store, dumps
+from search.config import Rule, check_config
 from solvers.errors import DiscoveryError, EngineError
 
 __all__ = [
@@ -105,47 +106,39 @@ class Campaign:
         return f"Campaign({self.name!r}: {engines}, {self.executor} executor, db {self.db})"
 
 
-_CAMPAIGN_KEYS = {
-    "name": (str,),
-    "db": (str,),
-    "hours": (int, float),
-    "executor": (str,),
-    "workers": (int,),
-    "scheduler": (str,),
-    "verify": (bool,),
-    "verify_digits": (int,),
-    "batch": (int,),
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("")
+    return text
+
+
+_CAMPAIGN_RULES = {
+    "name": Rule(str, check=_non_empty, describe="a non-empty string"),
+    "db": Rule(str),
+    "hours": Rule(float, gt=0),
+    "executor": Rule(str, choices=tuple(EXECUTORS)),
+    "workers": Rule(int, gt=0),
+    "scheduler": Rule(str),
+    "verify": Rule(bool),
+    "verify_digits": Rule(int, gt=4),
+    "batch": Rule(int, gt=0),
 }
-_ENGINE_KEYS = {"name": (str,), "config": (dict,), "hours": (int, float), "max_tasks": (int,)}
+_ENGINE_RULES = {
+    "name": Rule(str),
+    "config": Rule(Mapping, describe="a table"),
+    "hours": Rule(float, gt=0),
+    "max_tasks": Rule(int, ge=0),
+}
+_TOP_RULES = {"campaign": Rule(Mapping, describe="a table"), "engine": Rule()}
 
 
-def _type_name(types: tuple) -> str:
-    if float in types:
-        return "a number"
-    return {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}[types[0]]
-
-
-def _check(where: str, table: Any, schema: dict, required: tuple[str, ...]) -> dict:
+def _table(where: str, table: Any, rules: Mapping[str, Rule], required: tuple[str, ...] = (),
+           noun: str = "key") -> dict:
+    """A TOML table checked against ``rules`` (see :func:`search.config.check_config`)."""
     if not isinstance(table, Mapping):
         raise CampaignError(f"{where} must be a table")
-    unknown = sorted(set(table) - set(schema))
-    if unknown:
-        allowed = ", ".join(sorted(schema))
-        raise CampaignError(f"{where}: unknown key {unknown[0]!r} (allowed: {allowed})")
-    for key in required:
-        if key not in table:
-            raise CampaignError(f"{where}: missing key {key!r}")
-    for key, value in table.items():
-        types = schema[key]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            raise CampaignError(f"{where}: {key!r} must be {_type_name(types)}, not {value!r}")
-    return dict(table)
-
-
-def _positive(where: str, key: str, value: Any, minimum: float = 0) -> None:
-    if value is not None and value <= minimum:
-        raise CampaignError(f"{where}: {key!r} must be greater than {minimum}, not {value!r}")
+    return check_config(where, table, {}, rules, required=required, noun=noun,
+                        error=CampaignError)
 
 
 def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
@@ -158,26 +151,12 @@ def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
     """
     if not isinstance(data, Mapping):
         raise CampaignError(f"{source}: not a table")
-    unknown = sorted(set(data) - {"campaign", "engine"})
-    if unknown:
-        raise CampaignError(
-            f"{source}: unknown top-level key {unknown[0]!r} (use [campaign] and [[engine]])"
-        )
+    _table(source, data, _TOP_RULES, noun="top-level key")  # [campaign] and [[engine]]
     if "campaign" not in data:
         raise CampaignError(f"{source}: missing the [campaign] table")
-    head = _check(f"{source}: [campaign]", data["campaign"], _CAMPAIGN_KEYS, ("name",))
     where = f"{source}: [campaign]"
-    if not head["name"].strip():
-        raise CampaignError(f"{where}: 'name' must not be empty")
-    _positive(where, "hours", head.get("hours"))
-    _positive(where, "workers", head.get("workers"))
-    _positive(where, "batch", head.get("batch"))
-    _positive(where, "verify_digits", head.get("verify_digits"), 4)
+    head = _table(where, data["campaign"], _CAMPAIGN_RULES, ("name",))
     executor = head.get("executor", "local")
-    if executor not in EXECUTORS:
-        raise CampaignError(
-            f"{where}: unknown executor {executor!r} (use one of {', '.join(EXECUTORS)})"
-        )
     if head.get("scheduler") and executor != "dask":
         raise CampaignError(f"{where}: 'scheduler' needs executor = \"dask\"")
     entries = data.get("engine")
@@ -186,10 +165,7 @@ def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
     specs, seen = [], set()
     for i, entry in enumerate(entries, start=1):
         ewhere = f"{source}: [[engine]] #{i}"
-        entry = _check(ewhere, entry, _ENGINE_KEYS, ("name",))
-        _positive(ewhere, "hours", entry.get("hours"))
-        if entry.get("max_tasks") is not None and entry["max_tasks"] < 0:
-            raise CampaignError(f"{ewhere}: 'max_tasks' must be non-negative")
+        entry = _table(ewhere, entry, _ENGINE_RULES, ("name",))
         spec = EngineSpec(
             name=entry["name"],
             config=dict(entry.get("config", {})),

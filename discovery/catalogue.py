@@ -44,6 +44,14 @@ import mpmath
 
 from discovery.families import AnyOf, Assignment, assign, companions, mobius_display
 from discovery.known import known_source
+from discovery.store_records import (
+    _CONJ_COLUMNS,
+    _row_to_record,
+    conjecture_html,
+    conjecture_latex,
+    dumps,
+    filter_sql,
+)
 from search.base import Candidate
 from solvers.errors import StoreError
 from solvers.pcf_families import mobius_invert, mobius_normalise
@@ -189,7 +197,7 @@ class FamilyRecord:
 
 
 def _canonical_constant(name: str | None) -> str | None:
-    from discovery.store import canonical_constant
+    from solvers.constants import canonical_constant
 
     return canonical_constant(name) if name else None
 
@@ -228,7 +236,6 @@ def join_family(
         fid, rep = cur.lastrowid, None
     current = store._read("SELECT family FROM conjectures WHERE id = ?", (cid,))
     if current and current[0][0] is None:
-        from discovery.store import dumps
 
         store._write("UPDATE conjectures SET family = ?, family_map = ? WHERE id = ?",
                      (fid, dumps(a.to_dict()), cid))
@@ -325,7 +332,6 @@ _FAMILY_COLUMNS = ("f.id, f.key, f.constant, f.members, f.digits, f.delta, f.fir
 
 def _where(constant: str | None, kind: str | None, status: str | None,
            min_digits: int | None, new: bool | None) -> tuple[str, list]:
-    from discovery.store import filter_sql
 
     where, params = filter_sql(constant, kind, status, min_digits, table="c.",
                                constant_column="f.constant", digits_column="f.digits")
@@ -337,7 +343,6 @@ def _where(constant: str | None, kind: str | None, status: str | None,
 
 
 def _select_families() -> str:
-    from discovery.store import _CONJ_COLUMNS
 
     cols = ", ".join(f"c.{c.strip()}" for c in _CONJ_COLUMNS.split(","))
     return (f"SELECT {_FAMILY_COLUMNS}, {cols} FROM families f "
@@ -345,7 +350,6 @@ def _select_families() -> str:
 
 
 def _family_from_row(r: tuple) -> FamilyRecord:
-    from discovery.store import _row_to_record
 
     rep = _row_to_record(r[9:]) if r[9] is not None else None
     return FamilyRecord(r[0], r[1], r[2], rep, r[3], r[4], r[5], r[6], r[7], r[8])
@@ -427,7 +431,6 @@ def get_family(store: Store, ref: int | str) -> FamilyRecord:
 def family_members(store: Store, family_id: int, limit: int | None = None
                    ) -> list[ConjectureRecord]:
     """The family's conjectures: the representative first, then by id."""
-    from discovery.store import _CONJ_COLUMNS, _row_to_record
 
     sql = (f"SELECT {_CONJ_COLUMNS} FROM conjectures WHERE family = ? ORDER BY "
            f"id != (SELECT representative FROM families WHERE id = ?), id")
@@ -567,7 +570,6 @@ def find_formula(store: Store, text: str, limit: int = 200) -> list[ConjectureRe
     ['PCF(4n + 2, 1)']
     >>> store.close()
     """
-    from discovery.store import _CONJ_COLUMNS, _row_to_record, dumps
     from solvers.errors import ParseError
     from solvers.expr import polynomial_coefficients
 
@@ -619,49 +621,3 @@ def relation_sentence(store: Store, src: ConjectureRecord, rtype: str, dst_key: 
     if rmap and isinstance(rmap.get("mobius"), list):
         text += f"  [x = {mobius_display(rmap['mobius'], 'y')}]"
     return text
-
-
-def conjecture_latex(rec: ConjectureRecord) -> str:
-    """LaTeX of ``formula = claim`` (the formula as a continued fraction when it is one)."""
-    from solvers.expr import expression_latex
-
-    try:
-        claim = expression_latex(rec.claim)
-    except Exception:  # a claim that is a statement, not an expression
-        claim = r"\text{" + _latex_escape(rec.claim) + "}"
-    f = rec.formula if isinstance(rec.formula, dict) else {}
-    if rec.kind == "pcf" and "a" in f and "b" in f:
-        from solvers.continued_fractions import PCF
-
-        body = PCF.from_dict(f).latex(3).split(r"\qquad")[0]
-    else:
-        body = r"\text{" + _latex_escape(rec.formula_text) + "}"
-    return f"{body} = {claim}"
-
-
-def _latex_escape(text: str) -> str:
-    out = text
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"),
-                 ("^", r"\^{}")):
-        out = out.replace(a, b)
-    return out
-
-
-def conjecture_html(rec: ConjectureRecord) -> str:
-    """An HTML table of a conjecture for notebooks."""
-    fmap = rec.family_map or {}
-    rows = [
-        ("conjecture", f"#{rec.id} {rec.key} [{rec.status}]"),
-        ("formula", rec.formula_text),
-        ("claim", rec.claim),
-        ("digits", "-" if rec.digits is None else rec.digits),
-        ("constant", rec.constant or "-"),
-        ("family", "-" if rec.family is None else f"F{rec.family}"),
-    ]
-    if fmap.get("mobius") and fmap.get("check") not in ("identity", None):
-        rows.append(("map to representative",
-                     f"x = {mobius_display(fmap['mobius'], 'y')} ({fmap.get('check')})"))
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"

@@ -47,7 +47,8 @@ from typing import Any
 
 import networkx as nx
 
-from discovery.store import canonical_constant
+from discovery.store import Store, _constant_names
+from solvers.constants import canonical_constant
 
 __all__ = [
     "build_graph",
@@ -84,7 +85,7 @@ def constant_node(name: str) -> str:
     return "const:" + canonical_constant(name)
 
 
-def build_graph(store) -> nx.MultiDiGraph:
+def build_graph(store: Store) -> nx.MultiDiGraph:
     """Build the graph view of a :class:`~discovery.store.Store` (read-only access)."""
     G = nx.MultiDiGraph()
     const_nodes: dict[str, str] = {}
@@ -471,8 +472,6 @@ def family_graph(store, constant: str | None = None, *, radius: int = 1,
         pairs}``), ``weight`` (all pairs) and ``label`` (``"coboundary ×4"``). The graph's
         ``title`` is ``"Families for e: 11 families, 4,400 formulas"``.
     """
-    from discovery.store import _constant_names
-
     types = tuple(types)
     fams = {f.id: f for f in store.families(limit=None, sort="members")}
     fam_of = {key: fid for key, fid in store._read(

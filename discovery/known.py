@@ -1,9 +1,10 @@
 """The reference table: formulas from the literature, so a rediscovery is not called new.
 
-``data/known_formulas.csv`` lists PCFs with their limit and their literature source. A family
-of the store (:mod:`discovery.catalogue`) is *known* when one of these formulas belongs to it
--- when its normal form (:func:`solvers.pcf_families.normal_form`) is the family's key -- and
-*new* otherwise. The tests check every entry's limit to 50 digits.
+``discovery/data/known_formulas.csv`` (package data, :data:`REFERENCE_TABLE`) lists PCFs with
+their limit and their literature source. A family of the store (:mod:`discovery.catalogue`) is
+*known* when one of these formulas belongs to it -- when its normal form
+(:func:`solvers.pcf_families.normal_form`) is the family's key -- and *new* otherwise. The
+tests check every entry's limit to 50 digits.
 
 Examples
 --------
@@ -19,6 +20,8 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from solvers.continued_fractions import PCF
@@ -26,7 +29,9 @@ from solvers.pcf_families import normal_form
 
 __all__ = ["KnownFormula", "known_formulas", "known_source", "REFERENCE_TABLE"]
 
-REFERENCE_TABLE = Path(__file__).resolve().parents[1] / "data" / "known_formulas.csv"
+#: The shipped table, package data of :mod:`discovery` read through :mod:`importlib.resources`
+#: (so an installed wheel finds it too).
+REFERENCE_TABLE: Traversable = files("discovery") / "data" / "known_formulas.csv"
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,10 @@ class KnownFormula:
 
 
 @lru_cache(maxsize=4)
-def known_formulas(path: str | Path = REFERENCE_TABLE) -> tuple[KnownFormula, ...]:
-    """The formulas of the reference table (``data/known_formulas.csv`` by default)."""
-    with open(path, newline="", encoding="utf-8") as f:
+def known_formulas(path: str | Path | Traversable = REFERENCE_TABLE) -> tuple[KnownFormula, ...]:
+    """The formulas of the reference table (:data:`REFERENCE_TABLE`, or the file ``path``)."""
+    table = Path(path) if isinstance(path, str) else path
+    with table.open("r", newline="", encoding="utf-8") as f:
         return tuple(
             KnownFormula(row["name"], PCF(row["a"], row["b"]), row["claim"], row["source"])
             for row in csv.DictReader(f)
@@ -55,14 +61,15 @@ def known_formulas(path: str | Path = REFERENCE_TABLE) -> tuple[KnownFormula, ..
 
 
 @lru_cache(maxsize=4)
-def _by_family(path: str | Path) -> dict[str, str]:
+def _by_family(path: str | Path | Traversable) -> dict[str, str]:
     out: dict[str, str] = {}
     for k in known_formulas(path):
         out.setdefault(k.family_key, f"{k.name}: {k.source}")
     return out
 
 
-def known_source(family_key: str, path: str | Path = REFERENCE_TABLE) -> str | None:
+def known_source(family_key: str, path: str | Path | Traversable = REFERENCE_TABLE
+                 ) -> str | None:
     """``"<name>: <source>"`` when the family holds a formula of the table, else None."""
     try:
         return _by_family(path).get(family_key)

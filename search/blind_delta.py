@@ -32,29 +32,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from search.base import Candidate, EngineBase, Task, register_engine, register_executor
-from solvers.errors import EngineError
+from search.config import Rule, check_config
 
 __all__ = ["BlindDeltaEngine", "run_task", "ENGINE", "DEFAULTS", "validated"]
 
 ENGINE = "blind-delta"
 DEFAULTS = {"a_degree": 2, "b_degree": 2, "coeff": 5, "depth": 2000, "chunk": 4000}
-_LIMITS = {"a_degree": (0, 4), "b_degree": (0, 4), "coeff": (1, 50), "depth": (64, 100_000),
-           "chunk": (1, 1_000_000)}
+_RULES = {
+    "a_degree": Rule(int, ge=0, le=4),
+    "b_degree": Rule(int, ge=0, le=4),
+    "coeff": Rule(int, ge=1, le=50),
+    "depth": Rule(int, ge=64, le=100_000),
+    "chunk": Rule(int, ge=1, le=1_000_000),
+}
 
 
 def validated(config: Mapping) -> dict:
-    """The configuration with defaults, every value checked (type and range)."""
-    unknown = set(config) - set(DEFAULTS)
-    if unknown:
-        raise EngineError(f"unknown blind-delta option(s): {', '.join(sorted(unknown))}; "
-                          f"the options are {', '.join(DEFAULTS)}")
-    cfg = dict(DEFAULTS, **config)
-    for name, (lo, hi) in _LIMITS.items():
-        v = cfg[name]
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise EngineError(f"blind-delta option {name!r} must be an integer in [{lo}, {hi}], "
-                              f"not {v!r}")
-    return cfg
+    """The configuration with defaults, every value checked (type and range).
+
+    Examples
+    --------
+    >>> validated({"coeff": 2})["coeff"], validated({})["depth"]
+    (2, 2000)
+    >>> validated({"coeff": 0})
+    Traceback (most recent call last):
+        ...
+    solvers.errors.EngineError: blind-delta: option 'coeff' must be an integer in [1, 50], not 0
+    """
+    return check_config(ENGINE, config, DEFAULTS, _RULES)
 
 
 def _size(cfg: Mapping) -> int:

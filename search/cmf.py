@@ -1,6 +1,6 @@
 """The CMF trajectory-search engine, registered as ``"cmf"``.
 
-For one conservative matrix field of the catalogue (``data/cmfs.json``) the engine
+For one conservative matrix field of the catalogue (``search/data/cmfs.json``) the engine
 enumerates primitive trajectories up to a sup norm and start points in a box, and hands
 out one task per (trajectory, start). A task walks the field exactly, identifies the limit
 as a Möbius function of the field's constant(s), extracts the equivalent PCF (rank 2),
@@ -46,10 +46,13 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from search.base import Candidate, EngineBase, Task, register_engine, register_executor
+from search.config import Rule, check_config
 from solvers.cmf import CMF, CMFTrajectory, box_starts, mobius_claim, primitive_trajectories
 from solvers.cmf_constructions import cmf_from_spec
 from solvers.coboundary import find_coboundary, mobius_text
@@ -68,7 +71,9 @@ __all__ = [
     "DEFAULT_CATALOGUE",
 ]
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "cmfs.json"
+#: The shipped catalogue: package data of :mod:`search` (``search/data/cmfs.json``), read
+#: through :mod:`importlib.resources` so an installed wheel finds it too.
+DEFAULT_CATALOGUE: Traversable = files("search") / "data" / "cmfs.json"
 
 _DEFAULTS: dict[str, Any] = {
     "cmf": None,
@@ -91,7 +96,8 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def load_catalogue(path: str | Path | None = None) -> dict[str, dict]:
-    """The CMF catalogue: ``{name: entry}`` from ``data/cmfs.json`` (or ``path``).
+    """The CMF catalogue: ``{name: entry}`` from the shipped one (:data:`DEFAULT_CATALOGUE`)
+    or from the file ``path``.
 
     Examples
     --------
@@ -100,7 +106,7 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, dict]:
     """
     p = Path(path) if path is not None else DEFAULT_CATALOGUE
     try:
-        data = json.loads(p.read_text())
+        data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DiscoveryError(f"CMF catalogue not found: {p}") from None
     except json.JSONDecodeError as exc:
@@ -172,23 +178,26 @@ def identify_mobius(
 # --------------------------------------------------------------------------- engine
 
 
+_RULES = {
+    "cmf": Rule(str, nullable=True, describe="a catalogue name"),
+    "cmf_spec": Rule(Mapping, nullable=True, describe="a catalogue entry (a mapping)"),
+    "max_norm": Rule(int, ge=1),
+    "negative": Rule(bool),
+    "depth": Rule(int, ge=4),
+    "digits": Rule(int, ge=10),
+    "min_digits": Rule(int, ge=5),
+    "max_coeff": Rule(int, ge=1, nullable=True),
+    "link": Rule(bool),
+    "known_pcfs": Rule((list, tuple), describe="a list of {key, a, b}"),
+    "max_degree": Rule(int, ge=0, nullable=True),
+}
+
+
 def _validated(config: Mapping) -> dict:
-    unknown = set(config) - set(_DEFAULTS)
-    if unknown:
-        raise EngineError(f"Unknown cmf engine option(s): {', '.join(sorted(unknown))}")
-    cfg = dict(_DEFAULTS, **config)
+    cfg = check_config("cmf", config, _DEFAULTS, _RULES)
     if cfg["cmf"] is None and cfg["cmf_spec"] is None:
-        raise EngineError("the cmf engine needs 'cmf' (a catalogue name) or 'cmf_spec'")
-    for key, lo in (("max_norm", 1), ("depth", 4), ("digits", 10), ("min_digits", 5)):
-        v = cfg[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-            raise EngineError(f"cmf option {key!r} must be an integer >= {lo}, not {v!r}")
-    if cfg["max_degree"] is not None and (
-        not isinstance(cfg["max_degree"], int) or cfg["max_degree"] < 0
-    ):
-        raise EngineError("cmf option 'max_degree' must be a non-negative integer")
-    if not isinstance(cfg["known_pcfs"], (list, tuple)):
-        raise EngineError("cmf option 'known_pcfs' must be a list of {key, a, b}")
+        raise EngineError("cmf: needs 'cmf' (a catalogue name) or 'cmf_spec' "
+                          "(an inline catalogue entry)")
     return cfg
 
 

@@ -22,6 +22,10 @@ Conjectures on Mathematical Constants using Analysis of Integer Sequences", ICML
 Tasks are chunks of LHS (each with every sign period), executed by the pure function
 :func:`run_task` (registered as the ``"esma"`` executor); :class:`EsmaEngine` is the driver.
 
+This module holds the configuration (:class:`EsmaConfig`) and the engine; the search space
+(steps 1-2) is :mod:`search.esma_space`, the scan (steps 3-5) :mod:`search.esma_scan`. Their
+public names are re-exported here.
+
 Examples
 --------
 >>> eng = EsmaEngine({"constant": "e", "coeff": 1, "signs": 1, "depth": 60})
@@ -38,17 +42,11 @@ Examples
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
-
-import flint
-import mpmath
 
 from search.base import (
     Candidate,
@@ -58,19 +56,29 @@ from search.base import (
     register_engine,
     register_executor,
 )
-from solvers.constants import get_constant
-from solvers.continued_fractions import (
-    convergent_error_log10,
-    mpf_to_fraction,
-    ratio_to_mpf,
-    signed_cf_convergents,
-    signed_expansion,
-    simple_expansion,
+from search.config import Rule, as_int, check_config
+from search.esma_scan import (
+    ENGINE,
+    Hit,
+    ScanResult,
+    _constant_rate,  # noqa: F401 (a per-process cache: scripts/bench/esma.py clears it)
+    _evaluate,
+    _high_precision,  # noqa: F401 (a per-process cache: scripts/bench/esma.py clears it)
+    approve,
+    constant_enclosure,
+    expand_lhs,
+    lhs_enclosure,
+    scan,
 )
-from solvers.errors import DiscoveryError, EngineError, PrecisionError
-from solvers.expr import evaluate_expression
-from solvers.recurrences import find_recurrence
-from solvers.signed_cf import SignedCFPattern, primitive_period
+from search.esma_space import (
+    LHS,
+    enumerate_lhs,
+    iter_lhs,
+    lhs_text,
+    lhs_value,
+    sign_periods,
+)
+from solvers.errors import EngineError
 
 __all__ = [
     "EsmaConfig",
@@ -78,6 +86,7 @@ __all__ = [
     "Hit",
     "ScanResult",
     "enumerate_lhs",
+    "iter_lhs",
     "sign_periods",
     "parse_lengths",
     "lhs_text",
@@ -89,9 +98,6 @@ __all__ = [
     "scan",
     "run_task",
 ]
-
-ENGINE = "esma"
-LHS = tuple[tuple[int, ...], tuple[int, ...]]  # (numerator, denominator), ascending powers of K
 
 
 # --------------------------------------------------------------------------- configuration
@@ -131,6 +137,46 @@ def parse_lengths(spec: Any) -> tuple[int, ...]:
     return out
 
 
+
+
+def _constant_text(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("")
+    return text
+
+
+def _odd_prime(p: int) -> int:
+    if p < 3 or any(p % d == 0 for d in range(2, math.isqrt(p) + 1)):
+        raise ValueError("")
+    return p
+
+
+def _dps(dps: int) -> int:
+    if dps and dps < 10:
+        raise ValueError("")
+    return dps
+
+
+#: The rule of each option (integers may be given as integral floats or digit strings).
+_RULES: dict[str, Rule] = {
+    "constant": Rule(check=_constant_text,
+                     describe="the constant K as text for the safe parser, e.g. 'e' or 'tan(1)'"),
+    "degree": Rule(int, ge=1, le=4, convert=as_int),
+    "coeff": Rule(int, ge=1, le=20, convert=as_int),
+    "signs": Rule(check=parse_lengths,
+                  describe="a period length n (for 1..n), a range 'a..b' or a list of lengths, "
+                           "within 1..12"),
+    "depth": Rule(int, ge=8, le=10_000, convert=as_int),
+    "approve_digits": Rule(int, ge=1, convert=as_int),
+    "prime": Rule(int, convert=as_int, check=_odd_prime, describe="an odd prime"),
+    "dps": Rule(int, convert=as_int, check=_dps,
+                describe="0 (automatic: max(200, 5 * depth)) or an integer at least 10"),
+    "approve_terms": Rule(int, convert=as_int),
+    "chunk": Rule(int, ge=1, convert=as_int),
+}
+
+
 @dataclass(frozen=True)
 class EsmaConfig:
     """Validated configuration of an ESMA search.
@@ -158,6 +204,16 @@ class EsmaConfig:
         Terms regenerated from the recurrence for the approval (at least 1000).
     chunk : int
         LHS per task.
+
+    Examples
+    --------
+    >>> cfg = EsmaConfig.from_dict({"constant": "e", "signs": "1..2", "depth": 60})
+    >>> cfg.signs, cfg.dps, cfg.max_order
+    ((1, 2), 300, 14)
+    >>> EsmaConfig.from_dict({"constant": "e", "coef": 3})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    solvers.errors.EngineError: esma: unknown option 'coef' (allowed: approve_digits, ..., signs)
     """
 
     constant: str
@@ -172,43 +228,13 @@ class EsmaConfig:
     chunk: int = 16
 
     @classmethod
-    def from_dict(cls, config: dict) -> EsmaConfig:
-        """Validate a JSON-able configuration (unknown keys are an error)."""
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(config) - known
-        if unknown:
-            raise EngineError(f"esma: unknown configuration keys {sorted(unknown)}")
-        if "constant" not in config or not str(config["constant"]).strip():
-            raise EngineError("esma: the configuration needs a 'constant' (e.g. 'e')")
-        kw = dict(config)
-        kw["constant"] = str(kw["constant"]).strip()
-        kw["signs"] = parse_lengths(kw.get("signs", 3))
-        for name in ("degree", "coeff", "depth", "approve_digits", "prime", "dps"):
-            if name in kw:
-                try:
-                    kw[name] = int(kw[name])
-                except (TypeError, ValueError):
-                    raise EngineError(
-                        f"esma: {name} must be an integer, got {kw[name]!r}"
-                    ) from None
-        for name in ("approve_terms", "chunk"):
-            if name in kw:
-                kw[name] = int(kw[name])
-        cfg = cls(**kw)
-        if not 1 <= cfg.degree <= 4:
-            raise EngineError(f"esma: degree must be in 1..4, got {cfg.degree}")
-        if not 1 <= cfg.coeff <= 20:
-            raise EngineError(f"esma: coeff must be in 1..20, got {cfg.coeff}")
-        if not 8 <= cfg.depth <= 10_000:
-            raise EngineError(f"esma: depth must be in 8..10000, got {cfg.depth}")
-        if cfg.approve_digits < 1:
-            raise EngineError(f"esma: approve_digits must be >= 1, got {cfg.approve_digits}")
-        if cfg.prime < 3 or any(cfg.prime % d == 0 for d in range(2, math.isqrt(cfg.prime) + 1)):
-            raise EngineError(f"esma: prime must be an odd prime, got {cfg.prime}")
-        if cfg.dps and cfg.dps < 10:
-            raise EngineError(f"esma: dps must be >= 10, got {cfg.dps}")
-        if cfg.chunk < 1:
-            raise EngineError(f"esma: chunk must be >= 1, got {cfg.chunk}")
+    def from_dict(cls, config: Mapping) -> EsmaConfig:
+        """Validate a JSON-able configuration (unknown keys are an error).
+
+        ``dps`` 0 becomes ``max(200, 5 * depth)``; ``approve_terms`` is raised to 1000.
+        """
+        defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+        cfg = cls(**check_config(ENGINE, config, defaults, _RULES, required=("constant",)))
         if not cfg.dps:
             cfg = cls(**{**cfg.to_dict(), "signs": cfg.signs, "dps": max(200, 5 * cfg.depth)})
         if cfg.approve_terms < 1000:
@@ -235,599 +261,6 @@ class EsmaConfig:
         """Largest accepted recurrence order: ``order < depth/4``."""
         return -(-self.depth // 4) - 1
 
-
-# --------------------------------------------------------------------------- the search space
-
-
-def sign_periods(lengths: Sequence[int]) -> tuple[tuple[int, ...], ...]:
-    """Primitive ``±1`` periods of the sign sequences with a period length in ``lengths``.
-
-    A tuple that repeats a shorter period is the same sign sequence as that period and is
-    listed once, as its primitive period (so lengths ``[2]`` give ``(1,)`` and ``(-1,)`` as
-    well: the constant sequences have period 2 too).
-
-    Examples
-    --------
-    >>> sign_periods([2])
-    ((-1,), (1,), (-1, 1), (1, -1))
-    >>> len(sign_periods([1, 2, 3]))
-    10
-    """
-    out = set()
-    for n in lengths:
-        for t in itertools.product((-1, 1), repeat=n):
-            out.add(primitive_period(t))
-    return tuple(sorted(out, key=lambda s: (len(s), s)))
-
-
-def _poly_eval(coeffs: Sequence[int], x: Any) -> Any:
-    v: Any = 0
-    for c in reversed(coeffs):
-        v = v * x + c
-    return v
-
-
-def _reduce_lhs(num: Sequence[int], den: Sequence[int]) -> LHS | None:
-    """Cancel the polynomial gcd and the content; ``None`` if the quotient is a rational."""
-    P, Q = flint.fmpz_poly(list(num)), flint.fmpz_poly(list(den))
-    if P.is_zero() or Q.is_zero():
-        return None
-    g = P.gcd(Q)
-    if g.degree() > 0:
-        P, Q = P // g, Q // g  # exact
-    if P.degree() <= 0 and Q.degree() <= 0:
-        return None
-    n = [int(c) for c in P.coeffs()]
-    d = [int(c) for c in Q.coeffs()]
-    content = math.gcd(*n, *d)
-    n = [c // content for c in n]
-    d = [c // content for c in d]
-    return tuple(n), tuple(d)
-
-
-def enumerate_lhs(value: Any, degree: int = 1, coeff: int = 2) -> tuple[LHS, ...]:
-    """The distinct left-hand sides ``P(K)/Q(K)``, normalised.
-
-    ``P`` and ``Q`` have degree ``<= degree`` and coefficients in ``[-coeff, coeff]``.
-    Normalisation (the rule that reproduces the 112 Möbius LHS of the ESMA paper for
-    ``degree = 1, coeff = 2``):
-
-    * the polynomial gcd of ``P`` and ``Q`` and the common integer content are cancelled;
-    * quotients that are rational numbers (``P``, ``Q`` proportional; for Möbius maps
-      ``c0 c3 - c1 c2 = 0``) are dropped;
-    * ``x`` and ``-x`` are the same LHS (the published code keeps ``|P(K)/Q(K)|``): the
-      representative has a **positive value**, and the leading coefficient of ``Q`` is
-      positive (so ``(P, Q)`` and ``(-P, -Q)`` coincide).
-
-    Parameters
-    ----------
-    value : mpf
-        ``K`` to some 30+ digits (only signs of ``P(K)/Q(K)`` are needed).
-    degree, coeff : int
-        The box.
-
-    Returns
-    -------
-    tuple of (numerator, denominator)
-        Coefficient tuples in ascending powers of ``K``, padded to ``degree + 1``, sorted by
-        (total size, coefficients).
-
-    Examples
-    --------
-    >>> ctx = mpmath.MPContext(); ctx.dps = 30
-    >>> lhs = enumerate_lhs(ctx.e, 1, 2)
-    >>> len(lhs)
-    112
-    >>> lhs[:3]
-    (((0, 1), (1, 0)), ((1, 0), (0, 1)), ((-1, 1), (0, 1)))
-    """
-    return tuple(iter_lhs(value, degree, coeff))
-
-
-def _vectors(length: int, bound: int, size: int) -> Iterator[tuple[int, ...]]:
-    """Integer vectors of ``length`` entries in ``[-bound, bound]`` with ``sum |c| = size``."""
-    if length == 0:
-        if size == 0:
-            yield ()
-        return
-    for first in range(-min(bound, size), min(bound, size) + 1):
-        for rest in _vectors(length - 1, bound, size - abs(first)):
-            yield (first, *rest)
-
-
-def iter_lhs(value: Any, degree: int = 1, coeff: int = 2) -> Iterator[LHS]:
-    """The left-hand sides of :func:`enumerate_lhs`, lazily and in the same order.
-
-    A normalised LHS of total size ``s`` (the sum of its absolute coefficients) is its own
-    normal form, so it is met among the pairs ``(P, Q)`` of size ``s``; the pairs are walked
-    shell by shell (``s = 1, 2, ...``) and each shell keeps the normal forms of its own
-    size. The first task of a large search starts after one small shell, not after the
-    whole box (about 530,000 pairs for degree 2, coefficients in [-4, 4]).
-
-    Examples
-    --------
-    >>> ctx = mpmath.MPContext(); ctx.dps = 30
-    >>> it = iter_lhs(ctx.e, 2, 4)
-    >>> [next(it) for _ in range(3)]
-    [((0, 0, 1), (1, 0, 0)), ((0, 1, 0), (1, 0, 0)), ((1, 0, 0), (0, 0, 1))]
-    """
-    ctx = mpmath.MPContext()
-    ctx.dps = 50
-    K = ctx.mpf(value)
-    pad = degree + 1
-    for size in range(1, 2 * pad * coeff + 1):
-        shell: set[LHS] = set()
-        for num_size in range(1, size + 1):
-            for num in _vectors(pad, coeff, num_size):
-                for den in _vectors(pad, coeff, size - num_size):
-                    red = _reduce_lhs(num, den)
-                    if red is None:
-                        continue
-                    n, d = red
-                    if sum(map(abs, n + d)) != size:
-                        continue  # met in its own, smaller shell
-                    v = _poly_eval(n, K) / _poly_eval(d, K)
-                    if abs(v) < ctx.mpf(10) ** -40:
-                        raise PrecisionError(f"cannot decide the sign of LHS {n}/{d} at K = {K}")
-                    if v < 0:
-                        n = tuple(-c for c in n)
-                    if d[-1] < 0:
-                        n, d = tuple(-c for c in n), tuple(-c for c in d)
-                    shell.add((n + (0,) * (pad - len(n)), d + (0,) * (pad - len(d))))
-        yield from sorted(shell)
-
-
-_ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|\d+(\.\d+)?")
-
-
-def _is_atomic(text: str) -> bool:
-    """A name, a number, or one call ``name(...)`` spanning the whole text."""
-    if _ATOM.fullmatch(text):
-        return True
-    m = re.match(r"[A-Za-z_][A-Za-z_0-9]*\(", text)
-    if not m or not text.endswith(")"):
-        return False
-    depth = 0
-    for i, ch in enumerate(text[m.end() - 1 :], start=m.end() - 1):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
-    return depth == 0
-
-
-def _poly_in_k(coeffs: Sequence[int], k: str) -> tuple[str, int]:
-    """Text of ``sum c_i K^i`` (descending powers) and its number of terms."""
-    base = k if _is_atomic(k) else f"({k})"
-    parts: list[tuple[int, str]] = []
-    for i in range(len(coeffs) - 1, -1, -1):
-        c = int(coeffs[i])
-        if c == 0:
-            continue
-        mono = "" if i == 0 else (base if i == 1 else f"{base}^{i}")
-        mag = abs(c)
-        if not mono:
-            body = str(mag)
-        elif mag == 1:
-            body = mono
-        else:
-            body = f"{mag}*{mono}"
-        parts.append((c, body))
-    text = ""
-    for j, (c, body) in enumerate(parts):
-        if j == 0:
-            text = ("-" if c < 0 else "") + body
-        else:
-            text += (" - " if c < 0 else " + ") + body
-    return text or "0", len(parts)
-
-
-def lhs_text(lhs: LHS, k: str) -> str:
-    """The LHS ``P(K)/Q(K)`` as text the safe parser reads back.
-
-    Examples
-    --------
-    >>> lhs_text(((1, 1), (-1, 1)), "e")
-    '(e + 1)/(e - 1)'
-    >>> lhs_text(((0, 1), (2, 0)), "besseli(0,2)/besseli(1,2)")
-    '(besseli(0,2)/besseli(1,2))/2'
-    >>> lhs_text(((1, 0), (0, 2)), "besseli(0,2)/besseli(1,2)")
-    '1/(2*(besseli(0,2)/besseli(1,2)))'
-    >>> lhs_text(((-2, 1), (1, 0)), "e^2")
-    '(e^2) - 2'
-    """
-    num, den = lhs
-    n_text, n_terms = _poly_in_k(num, k)
-    d_text, d_terms = _poly_in_k(den, k)
-    if d_text == "1":
-        return n_text
-    if d_text == "-1":
-        return f"-({n_text})" if n_terms > 1 else f"-{n_text}"
-    if n_terms > 1 or n_text.startswith("-"):
-        n_text = f"({n_text})"
-    if d_terms > 1 or not _is_atomic(d_text):
-        d_text = f"({d_text})"
-    return f"{n_text}/{d_text}"
-
-
-def lhs_value(lhs: LHS, K: Any) -> Any:
-    """``P(K)/Q(K)`` in the arithmetic of ``K`` (an mpf: its context's precision)."""
-    num, den = lhs
-    return _poly_eval(num, K) / _poly_eval(den, K)
-
-
-# --------------------------------------------------------------------------- exact expansion
-
-
-def _evaluate(text: str, dps: int) -> Any:
-    return evaluate_expression(text, dps)
-
-
-@functools.lru_cache(maxsize=32)
-def constant_enclosure(text: str, dps: int) -> tuple[int, int, int]:
-    """One rational enclosure ``K in [lo/2^s, hi/2^s]`` of the constant, to ~``dps`` digits.
-
-    ``K`` is evaluated twice (at ``dps + 10`` and ``dps + 30`` digits, local contexts); the
-    radius covers their difference (times 4) and the rounding of the better value, so a
-    silently inaccurate evaluation widens the interval instead of producing wrong terms.
-    Cached per process (the executor is otherwise pure).
-
-    Examples
-    --------
-    >>> lo, hi, s = constant_enclosure("e", 50)
-    >>> ctx = mpmath.MPContext(); ctx.dps = 60
-    >>> lo < ctx.e * 2**s < hi, hi - lo < 2**s / 10**50
-    (True, True)
-    """
-    ctx = mpmath.MPContext()
-    ctx.dps = dps + 40
-    # ctx.mpf at a higher precision than both values is exact (never mpmath.mpf(x): that
-    # rounds to the *global* 53 bits)
-    v1 = ctx.mpf(_evaluate(text, dps + 10))
-    v2 = ctx.mpf(_evaluate(text, dps + 30))
-    x2 = mpf_to_fraction(v2)
-    gap = abs(mpf_to_fraction(v1) - x2)
-    bits = int((dps + 30) * 3.3219280948873626) - 4
-    radius = 4 * gap + abs(x2) / (1 << bits) + Fraction(1, 1 << (bits + 64))
-    lo, hi = x2 - radius, x2 + radius
-    s = int(dps * 3.3219280948873626) + 64
-    return math.floor(lo * (1 << s)), math.ceil(hi * (1 << s)), s
-
-
-def _image(lhs: LHS, k: int, s: int) -> tuple[int, int]:
-    """``(N, D)`` with ``P(k/2^s)/Q(k/2^s) = N/D`` exactly (homogenised, integers)."""
-    num, den = lhs
-    d = len(num) - 1
-    N = sum(c * k**i << (s * (d - i)) for i, c in enumerate(num))
-    D = sum(c * k**i << (s * (d - i)) for i, c in enumerate(den))
-    return N, D
-
-
-def _derivative_sign(lhs: LHS, k: int, s: int) -> int:
-    # sign of (P'Q - PQ')(k/2^s), homogenised
-    num, den = lhs
-    d = len(num) - 1
-
-    def ev(c: Sequence[int], deg: int) -> int:
-        return sum(ci * k**i << (s * (deg - i)) for i, ci in enumerate(c))
-
-    dn = [i * c for i, c in enumerate(num)][1:] or [0]
-    dd = [i * c for i, c in enumerate(den)][1:] or [0]
-    w = ev(dn, d - 1) * ev(den, d) - ev(num, d) * ev(dd, d - 1)
-    return (w > 0) - (w < 0)
-
-
-def lhs_enclosure(lhs: LHS, enc: tuple[int, int, int]) -> tuple[Fraction, Fraction] | None:
-    """The exact image of the enclosure of ``K`` under ``P/Q``, or ``None`` if undecidable.
-
-    For Möbius maps (degree 1) the image of an interval avoiding the pole is the interval
-    between the endpoint images. For higher degree, the map is also required to be monotone
-    at both endpoints (same derivative sign), which on an interval of width ``2^-prec``
-    excludes a critical point unless ``K`` is within ``2^-prec`` of one.
-    """
-    lo, hi, s = enc
-    N1, D1 = _image(lhs, lo, s)
-    N2, D2 = _image(lhs, hi, s)
-    if D1 == 0 or D2 == 0 or (D1 > 0) != (D2 > 0):
-        return None  # a pole inside the enclosure
-    if len(lhs[0]) > 2:
-        s1, s2 = _derivative_sign(lhs, lo, s), _derivative_sign(lhs, hi, s)
-        if s1 == 0 or s1 != s2:
-            return None
-    a, b = Fraction(N1, D1), Fraction(N2, D2)
-    return (a, b) if a <= b else (b, a)
-
-
-def expand_lhs(
-    interval: tuple[Fraction, Fraction], signs: Sequence[int], depth: int
-) -> tuple[int, ...] | None:
-    """``depth`` terms of the signed expansion, or ``None`` if the enclosure runs out first.
-
-    Examples
-    --------
-    >>> expand_lhs((Fraction(2718281828, 10**9), Fraction(2718281829, 10**9)), (1,), 8)
-    (2, 1, 2, 1, 1, 4, 1, 1)
-    >>> expand_lhs((Fraction(2718281828, 10**9), Fraction(2718281829, 10**9)), (1,), 30) is None
-    True
-    """
-    exp = signed_expansion(interval, tuple(signs), depth)
-    if exp.reason != "complete" or len(exp.terms) < depth:
-        return None
-    return exp.terms
-
-
-# --------------------------------------------------------------------------- approval
-
-
-def _digits(ctx: Any, x: Any, p: Any, q: Any, cap: int) -> int:
-    if q == 0:
-        return 0
-    diff = abs(x - ratio_to_mpf(ctx, p, q))
-    if diff == 0:
-        return cap
-    scale = max(1, abs(x))
-    return max(0, min(cap, int(math.floor(-float(ctx.log10(diff / scale))))))
-
-
-def approve(
-    pattern: SignedCFPattern,
-    x: Any,
-    digits: int,
-    terms: int = 1000,
-    max_terms: int = 64_000,
-) -> tuple[int, int]:
-    """Digits on which the pattern's exact convergent agrees with ``x``, and the depth used.
-
-    Starts from ``terms`` regenerated terms; while short of ``digits`` it doubles the depth
-    if a linear extrapolation of the digits gained between ``N/2`` and ``N`` reaches
-    ``digits`` before ``max_terms`` (so a pattern that only matched by accident, like a
-    long run of 2s, is rejected at once).
-
-    Parameters
-    ----------
-    pattern : SignedCFPattern
-    x : mpf
-        The LHS value, computed independently at ``>= digits + 20`` digits.
-    digits : int
-        Digits required.
-
-    Returns
-    -------
-    (int, int)
-        Digits agreed (capped at the precision of ``x`` minus 10) and the depth.
-    """
-    ctx = x.context  # the (local) context x was computed in; read, never modified
-    cap = max(1, int(ctx.dps) - 10)
-    N = terms
-    prev: tuple[int, int] | None = None
-    while True:
-        _, p, _, q = pattern.convergents(N)
-        got = _digits(ctx, x, p, q, cap)
-        if got >= digits or N >= max_terms:
-            return got, N
-        if prev is None:
-            _, p2, _, q2 = pattern.convergents(N // 2)
-            prev = (N // 2, _digits(ctx, x, p2, q2, cap))
-        rate = (got - prev[1]) / (N - prev[0])
-        if rate <= 0 or got + rate * (max_terms - N) < digits:
-            return got, N
-        prev = (N, got)
-        N *= 2
-
-
-# --------------------------------------------------------------------------- the scan
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A raw Berlekamp–Massey hit (before approval)."""
-
-    lhs: LHS
-    signs: tuple[int, ...]
-    pattern: SignedCFPattern
-    approved: bool
-    digits: int
-
-    def __repr__(self) -> str:
-        flag = "approved" if self.approved else "rejected"
-        order = self.pattern.linear_recurrence.order
-        return f"Hit({self.lhs}, signs={self.signs}, order={order}, {flag})"
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    """What a scan of (LHS x sign periods) produced.
-
-    Attributes
-    ----------
-    candidates : list of Candidate
-        Approved results.
-    hits : list of Hit
-        Every Berlekamp–Massey hit, approved or not.
-    expansions : int
-        Expansions attempted.
-    discarded : int
-        Expansions dropped because the enclosure ran out before ``depth`` terms (or the
-        pole of the LHS lay inside the enclosure).
-    skipped : int
-        Expansions skipped because ``a_0 = 0`` (``x < 1`` with ``s_0 = +1``: the same formula
-        as ``1/x`` with the rotated sign period, which the enumeration covers).
-    """
-
-    candidates: list[Candidate] = field(default_factory=list)
-    hits: list[Hit] = field(default_factory=list)
-    expansions: int = 0
-    discarded: int = 0
-    skipped: int = 0
-
-
-@functools.lru_cache(maxsize=32)
-def _high_precision(text: str, dps: int) -> Any:
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    return ctx.mpf(_evaluate(text, dps))
-
-
-@functools.lru_cache(maxsize=32)
-def _constant_rate(text: str, dps: int, depth: int) -> float:
-    """Digits per term of the simple continued fraction of ``K`` near ``depth``."""
-    lo, hi, s = constant_enclosure(text, dps)
-    exp = simple_expansion((Fraction(lo, 1 << s), Fraction(hi, 1 << s)), depth + 1)
-    if len(exp.terms) < 8:
-        return math.nan
-    pat_terms = exp.terms
-    N = len(pat_terms) - 1
-    e1 = convergent_error_log10(*signed_cf_convergents(pat_terms[: N // 2 + 1], (1,)))
-    e2 = convergent_error_log10(*signed_cf_convergents(pat_terms, (1,)))
-    return (e1 - e2) / (N - N // 2)
-
-
-def _catalogue_name(text: str) -> str:
-    try:
-        return get_constant(text).name
-    except (DiscoveryError, KeyError, ValueError):  # not a catalogue name: keep the text
-        return text
-
-
-def scan(
-    constant: str,
-    lhs_list: Sequence[LHS],
-    periods: Sequence[Sequence[int]],
-    *,
-    depth: int = 100,
-    dps: int = 500,
-    prime: int = 199,
-    max_order: int | None = None,
-    approve_digits: int = 100,
-    approve_terms: int = 1000,
-) -> ScanResult:
-    """Expand every LHS with every sign period, find short recurrences, approve them.
-
-    A pure function of its arguments (the enclosure of ``K`` is cached per process).
-
-    Examples
-    --------
-    >>> res = scan("e", [((1, 1), (-1, 1))], [(1,), (-1,)], depth=60, dps=300)
-    >>> [(c.claim, c.formula["signs"], c.formula["first_terms"]) for c in res.candidates]
-    [('(e + 1)/(e - 1)', [1], [2, 6])]
-    """
-    if max_order is None:
-        max_order = -(-depth // 4) - 1
-    enc = constant_enclosure(constant, dps)
-    approve_dps = approve_digits + 30
-    K_high = _high_precision(constant, approve_dps)
-    const_name = _catalogue_name(constant)
-    k_rate: float | None = None
-    candidates: list[Candidate] = []
-    hits: list[Hit] = []
-    expansions = discarded = skipped = 0
-    for lhs in lhs_list:
-        lhs = (tuple(lhs[0]), tuple(lhs[1]))
-        interval = lhs_enclosure(lhs, enc)
-        for signs in periods:
-            signs = tuple(signs)
-            expansions += 1
-            if interval is None:
-                discarded += 1
-                continue
-            if signs[0] > 0 and interval[1] < 1:
-                skipped += 1
-                continue
-            terms = expand_lhs(interval, signs, depth)
-            if terms is None:
-                discarded += 1
-                continue
-            if terms[0] == 0:
-                skipped += 1
-                continue
-            rec = find_recurrence(terms, prime, max_order)
-            if rec is None:
-                continue
-            pattern = SignedCFPattern(signs, rec.connection, rec.initial)
-            x = lhs_value(lhs, K_high)
-            digits, approve_depth = approve(pattern, x, approve_digits, approve_terms)
-            ok = digits >= approve_digits
-            hits.append(Hit(lhs, signs, pattern, ok, digits))
-            if not ok:
-                continue
-            if k_rate is None:
-                k_rate = _constant_rate(constant, dps, depth)
-            candidates.append(
-                _candidate(
-                    constant,
-                    const_name,
-                    lhs,
-                    pattern,
-                    x,
-                    digits,
-                    approve_depth,
-                    depth,
-                    prime,
-                    rec.order,
-                    k_rate,
-                )
-            )
-    return ScanResult(candidates, hits, expansions, discarded, skipped)
-
-
-def _candidate(
-    constant: str,
-    const_name: str,
-    lhs: LHS,
-    pattern: SignedCFPattern,
-    x: Any,
-    digits: int,
-    approve_depth: int,
-    depth: int,
-    prime: int,
-    order: int,
-    k_rate: float,
-) -> Candidate:
-    shape = pattern.pattern()
-    contraction = pattern.contraction()
-    formula: dict[str, Any] = pattern.to_dict()
-    formula["lhs"] = {"constant": constant, "numerator": list(lhs[0]), "denominator": list(lhs[1])}
-    relations: tuple[tuple[str, str], ...] = ()
-    if contraction is not None:
-        formula["pcf"] = contraction.pcf.to_dict()
-        formula["mobius"] = list(contraction.mobius)
-        formula["fold"] = contraction.fold
-        relations = (("contracts-to", contraction.pcf.key),)
-    ctx = x.context
-    _, p, _, q = pattern.convergents(depth)
-    search_digits = _digits(ctx, x, p, q, max(1, int(ctx.dps) - 10))
-    rate = pattern.digits_per_term(depth)
-    value_text = mpmath.nstr(x, 50)
-    evidence = {
-        "digits": digits,
-        "approve_depth": approve_depth,
-        "search_digits": search_digits,
-        "depth": depth,
-        "digits_per_term": _finite(rate),
-        "constant_digits_per_term": _finite(k_rate),
-        "bm_order": order,
-        "prime": prime,
-        "pattern": shape.kind,
-        "period": shape.period,
-        "preamble": list(shape.preamble),
-        "value": mpmath.nstr(x, 30),
-        "group": canonical_key("value", value_text),
-    }
-    return Candidate(
-        kind=ENGINE,
-        key=pattern.key,
-        formula=formula,
-        claim=lhs_text(lhs, constant),
-        constant=const_name,
-        evidence=evidence,
-        relations=relations,
-    )
-
-
-def _finite(v: float) -> float | None:
-    return round(float(v), 6) if math.isfinite(v) else None
 
 
 # --------------------------------------------------------------------------- engine protocol

@@ -15,7 +15,8 @@ base polynomial alone as a multiplier, :math:`r` at the LP optimum of degree ``d
 evaluations alternate:
 
 * BO: a new :math:`(r, R/r)` for the incumbent multiplier set, maximising the expected
-  improvement of a small numpy GP fitted to every finished evaluation;
+  improvement of a Gaussian process fitted to every finished evaluation (Matérn kernel with
+  fitted amplitude, length scales and noise; :class:`GaussianProcess`);
 * MCTS: a new multiplier set at the incumbent :math:`(r, R)`: UCT descends the tree of sets
   (root: the default set; a child adds one product from the vocabulary) and expands one
   child; its reward is the relative improvement over the incumbent it was compared with.
@@ -24,11 +25,13 @@ Configuration keys: ``dimension`` (4), ``d2`` (19), ``kmax`` (6), ``m`` (1), ``s
 (0: the kernel degree), ``evaluations`` (100), ``seed`` (0), ``r`` (default radius; the LP
 optimum at degree ``d2`` if omitted), ``r_range`` (relative, [0.97, 1.03]), ``ratio_range``
 (R/r, [1.01, 1.3]), ``default_ratio`` (1.1), ``max_factors`` (2), ``evaluator`` (``"sdp"``,
-or ``"synthetic"``: a cheap deterministic stand-in used by tests), ``attempts`` (2: solves
+or ``"synthetic"``: a cheap deterministic stand-in used by tests,
+:mod:`search.sdp_game_synthetic`), ``attempts`` (2: solves
 per evaluation, with larger margins after a failed exact check), ``keep_certificates``
 (true: verified certificates travel with the candidates, so the store can re-check them),
 ``in_flight`` (2: evaluations asked ahead of their results; the search is reproducible for a
-given value, on any executor).
+given value, on any executor). The seed also fixes the restarts of the GP's hyperparameter
+fit, so a run is reproducible from its configuration.
 
 Examples
 --------
@@ -44,11 +47,13 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 from search.base import Candidate, EngineBase, Task, register_engine, register_executor
+from search.config import Rule, check_config, interval
 from solvers.errors import DiscoveryError, EngineError
 from solvers.keys import canonical_key
 
@@ -79,79 +84,127 @@ _DEFAULTS = {
 
 
 class GaussianProcess:
-    """A small GP regressor (RBF kernel, fixed length scale, noise) on points in [0, 1]^d.
+    """A Gaussian-process regressor on points of ``[0, 1]^d`` with fitted hyperparameters.
+
+    The kernel is ``C * Matern(nu, length scales) + White(noise)``; the amplitude ``C``, one
+    length scale per dimension (in ``[0.05, 20]``) and the noise level are fitted to the
+    (standardised) data by maximising the log marginal likelihood (scikit-learn's
+    ``GaussianProcessRegressor``, L-BFGS-B from the initial values and from ``restarts``
+    random starts drawn with ``random_state``: the fit is deterministic). With no more points
+    than hyperparameters (``d + 2``) the likelihood cannot tell them apart (it explains three
+    points as pure noise), so the initial values are kept. :meth:`predict` gives the
+    posterior of the latent function: the fitted noise is excluded from its deviation.
+
+    Parameters
+    ----------
+    length : float
+        Initial length scale (every dimension).
+    noise : float
+        Initial noise variance (of the standardised data).
+    restarts : int
+        Random restarts of the hyperparameter optimiser.
+    random_state : int
+        Seed of those restarts.
+    nu : float
+        Smoothness of the Matérn kernel (2.5: twice differentiable).
 
     Examples
     --------
-    >>> gp = GaussianProcess(length=0.3).fit(np.array([[0.0], [1.0]]), np.array([0.0, 1.0]))
-    >>> mu, sd = gp.predict(np.array([[0.0], [0.5]]))
-    >>> round(float(mu[0]), 3), bool(sd[1] > sd[0])
-    (0.0, True)
+    >>> X = np.linspace(0, 1, 6)[:, None]
+    >>> gp = GaussianProcess(length=0.3).fit(X, np.sin(3 * X[:, 0]))
+    >>> gp.fitted  # six points, three hyperparameters: fitted
+    True
+    >>> mu, sd = gp.predict(np.array([[0.2], [0.7]]))  # sin(0.6) = 0.565, sin(2.1) = 0.863
+    >>> round(float(mu[0]), 3), round(float(mu[1]), 2), bool(sd[1] > sd[0])
+    (0.565, 0.86, True)
     """
 
-    def __init__(self, length: float = 0.25, noise: float = 1e-6):
+    def __init__(self, length: float = 0.25, noise: float = 1e-6, *, restarts: int = 4,
+                 random_state: int = 0, nu: float = 2.5):
         self.length = length
         self.noise = noise
-
-    def _k(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        d2 = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
-        return np.exp(-0.5 * d2 / self.length**2)
+        self.restarts = restarts
+        self.random_state = random_state
+        self.nu = nu
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        self.X = np.asarray(X, float)
+        """Fit the hyperparameters and the posterior to the points ``X`` and values ``y``."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        X = np.asarray(X, float)
         y = np.asarray(y, float)
         self.mean = float(y.mean())
         self.scale = float(y.std()) or 1.0
-        K = self._k(self.X, self.X) + self.noise * np.eye(len(self.X))
-        self.L = np.linalg.cholesky(K)
-        z = np.linalg.solve(self.L, (y - self.mean) / self.scale)
-        self.alpha = np.linalg.solve(self.L.T, z)
+        kernel = (ConstantKernel(1.0, (1e-3, 1e5))
+                  * Matern(np.full(X.shape[1], self.length), (0.05, 20.0), nu=self.nu)
+                  + WhiteKernel(self.noise, (1e-10, 1.0)))
+        self.fitted = len(X) > X.shape[1] + 2
+        gpr = GaussianProcessRegressor(kernel, alpha=1e-10,
+                                       optimizer="fmin_l_bfgs_b" if self.fitted else None,
+                                       n_restarts_optimizer=self.restarts,
+                                       random_state=self.random_state)
+        with warnings.catch_warnings():  # a hyperparameter at its bound is not an error
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gpr.fit(X, (y - self.mean) / self.scale)
+        self.kernel_ = gpr.kernel_
+        self._gpr = gpr
         return self
 
     def predict(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        Ks = self._k(np.asarray(Xs, float), self.X)
-        mu = Ks @ self.alpha
-        v = np.linalg.solve(self.L, Ks.T)
-        var = np.clip(1.0 - (v * v).sum(0), 1e-12, None)
+        """Posterior mean and standard deviation of the latent function at ``Xs``."""
+        from scipy.linalg import solve_triangular
+
+        Xs = np.asarray(Xs, float)
+        signal = self.kernel_.k1  # the fitted kernel without its white noise
+        Ks = signal(Xs, self._gpr.X_train_)
+        mu = Ks @ self._gpr.alpha_
+        v = solve_triangular(self._gpr.L_, Ks.T, lower=True)
+        var = np.clip(signal.diag(Xs) - (v * v).sum(0), 1e-12, None)
         return self.mean + self.scale * mu, self.scale * np.sqrt(var)
 
 
 def expected_improvement(mu: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
-    """Expected improvement below ``best`` (we minimise the bound)."""
-    z = (best - mu) / sd
-    cdf = 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
-    pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    return (best - mu) * cdf + sd * pdf
+    """Expected improvement below ``best`` (we minimise the bound) of normal predictions.
+
+    ``E[max(best - f, 0)]`` for ``f ~ N(mu, sd^2)``: ``(best - mu) Phi(z) + sd phi(z)`` with
+    ``z = (best - mu)/sd`` (``sd`` is floored at ``1e-12``).
+
+    Examples
+    --------
+    >>> ei = expected_improvement(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.1]), 1.0)
+    >>> [round(float(v), 4) for v in ei]
+    [1.0833, 0.3989, 0.0399]
+    """
+    from scipy.stats import norm
+
+    mu = np.asarray(mu, float)
+    sd = np.maximum(np.asarray(sd, float), 1e-12)
+    gain = best - mu
+    z = gain / sd
+    return gain * norm.cdf(z) + sd * norm.pdf(z)
 
 
 # --------------------------------------------------------------------------- the engine
 
 
+_RULES = {
+    **{key: Rule(int, ge=0) for key in ("d2", "kmax", "m", "sos_degree", "evaluations", "seed",
+                                         "max_factors", "attempts")},
+    "dimension": Rule(int, ge=2),
+    "in_flight": Rule(int, ge=1),
+    "r": Rule(float, gt=0, nullable=True),
+    "r_range": interval(gt=0),
+    "ratio_range": interval(gt=1),  # R/r > 1
+    "default_ratio": Rule(float, gt=1),
+    "evaluator": Rule(str, choices=("sdp", "synthetic")),
+    "keep_certificates": Rule(bool),
+}
+
+
 def _validated(config: Mapping) -> dict:
-    unknown = set(config) - set(_DEFAULTS)
-    if unknown:
-        raise EngineError(f"Unknown sdp_game option(s): {', '.join(sorted(unknown))}")
-    cfg = dict(_DEFAULTS, **config)
-    for key in ("dimension", "d2", "kmax", "m", "sos_degree", "evaluations", "seed",
-                "max_factors", "attempts", "in_flight"):
-        if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 0:
-            raise EngineError(f"sdp_game option {key!r} must be a non-negative integer")
-    if cfg["dimension"] < 2:
-        raise EngineError("sdp_game needs dimension >= 2")
-    if cfg["in_flight"] < 1:
-        raise EngineError("sdp_game option 'in_flight' must be at least 1")
-    if cfg["evaluator"] not in ("sdp", "synthetic"):
-        raise EngineError("sdp_game evaluator must be 'sdp' or 'synthetic'")
-    for key in ("r_range", "ratio_range"):
-        lo_hi = cfg[key]
-        if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
-                or not all(isinstance(v, (int, float)) for v in lo_hi)
-                or not 0 < lo_hi[0] < lo_hi[1]):
-            raise EngineError(f"sdp_game option {key!r} must be [lo, hi] with 0 < lo < hi")
-    if not cfg["ratio_range"][0] > 1 or not cfg["default_ratio"] > 1:
-        raise EngineError("sdp_game needs R/r > 1 (ratio_range and default_ratio)")
-    if cfg["r"] is not None and not (isinstance(cfg["r"], (int, float)) and cfg["r"] > 0):
-        raise EngineError("sdp_game option 'r' must be a positive number")
+    cfg = check_config("sdp_game", config, _DEFAULTS, _RULES)
     try:
         from solvers.packing.three_point import Formulation
 
@@ -239,7 +292,7 @@ class SDPGameEngine(EngineBase):
         worst = max(h["objective"] for h in done)
         y = np.array([h["objective"] if h["objective"] is not None else worst
                       for h in self.history])
-        gp = GaussianProcess().fit(X, y)
+        gp = GaussianProcess(random_state=self.config["seed"] % 2**32).fit(X, y)
         cand = np.array([[self.rng.random(), self.rng.random()] for _ in range(512)])
         ei = expected_improvement(*gp.predict(cand), float(y.min()))
         x, yy = cand[int(np.argmax(ei))]
@@ -421,14 +474,6 @@ def bound_key(formulation: Mapping, bound: str | None) -> str:
     return canonical_key("packing-3pt", {**fields, "bound": bound})
 
 
-def _synthetic(n: int, r: float, R: float, mults: tuple) -> float:
-    """A deterministic stand-in objective (test fixture): smooth in (r, R), and every extra
-    multiplier that contains base polynomial 2 ('a+b-2c-r2') helps a little."""
-    base = 0.65 + 0.05 * (r / 1.2 - 1) ** 2 + 0.01 * (R / r - 1.17) ** 2
-    bonus = sum(0.001 for mm in mults if len(mm) > 1 and 2 in mm)
-    return base - min(bonus, 0.004)
-
-
 @register_executor("sdp_game")
 def run_sdp_game_task(task: Task) -> list[Candidate]:
     """Evaluate one formulation (solve the SDP, verify exactly) and report it as a candidate."""
@@ -441,8 +486,10 @@ def run_sdp_game_task(task: Task) -> list[Candidate]:
                                   float(p["R"]), mults, int(p.get("sos_degree", 0)))
     data = form.describe()
     certificate = None
-    if p.get("evaluator") == "synthetic":
-        value = numeric = _synthetic(n, form.r, form.R, form.multipliers)
+    if p.get("evaluator") == "synthetic":  # a test fixture, see search.sdp_game_synthetic
+        from search.sdp_game_synthetic import synthetic_objective
+
+        value = numeric = synthetic_objective(n, form.r, form.R, form.multipliers)
         verified, bound_text, status, seconds = False, None, "synthetic (not a bound)", 0.0
     else:
         res = three_point_bound(form, attempts=int(p.get("attempts", 2)),

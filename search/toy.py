@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping
 
 from search.base import Candidate, EngineBase, Task, register_engine, register_executor
+from search.config import Rule, check_config
 from solvers.errors import EngineError
 from solvers.keys import canonical_key
 
@@ -37,22 +38,17 @@ __all__ = ["ToyEngine", "run_toy_task", "engine_task", "toy_formula"]
 _DEFAULTS = {"tasks": 12, "per_task": 3, "modulus": 7, "sleep": 0.0, "fail": []}
 
 
+_RULES = {
+    "tasks": Rule(int, ge=0),
+    "per_task": Rule(int, ge=0),
+    "modulus": Rule(int, ge=1),
+    "sleep": Rule(float, ge=0),
+    "fail": Rule((list, tuple), describe="a list of task indices"),
+}
+
+
 def _validated(config: Mapping) -> dict:
-    unknown = set(config) - set(_DEFAULTS)
-    if unknown:
-        raise EngineError(f"Unknown toy engine option(s): {', '.join(sorted(unknown))}")
-    cfg = dict(_DEFAULTS, **config)
-    for name in ("tasks", "per_task", "modulus"):
-        value = cfg[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise EngineError(f"toy option {name!r} must be a non-negative integer, not {value!r}")
-    if cfg["modulus"] < 1:
-        raise EngineError("toy option 'modulus' must be at least 1")
-    if not isinstance(cfg["sleep"], (int, float)) or cfg["sleep"] < 0:
-        raise EngineError(f"toy option 'sleep' must be a non-negative number, not {cfg['sleep']!r}")
-    if not isinstance(cfg["fail"], (list, tuple)):
-        raise EngineError("toy option 'fail' must be a list of task indices")
-    return cfg
+    return check_config("toy", config, _DEFAULTS, _RULES)
 
 
 def engine_task(i: int, config: Mapping) -> Task:

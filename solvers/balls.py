@@ -293,7 +293,7 @@ def _function(expr: Any, prec: int, fallbacks: list[str]) -> arb:
     if len(args) == 2 and name in binary:
         return binary[name](*args)
     # Not in arb: the mpmath evaluation of this sub-expression, marked as not rigorous.
-    from solvers.expr import _evaluate_checked
+    from solvers.expr_eval import _evaluate_checked
 
     fallbacks.append(name)
     return _from_mpmath(lambda ctx: _evaluate_checked(expr, ctx), prec)

@@ -23,14 +23,19 @@ changes ``W_N`` by a nonzero scalar and leaves every ratio, and hence the limit,
 
 Entry text is read by the workbench's one safe parser (:mod:`solvers.expr`, through
 :func:`parse_entry`), never by ``sympify``.
+
+This module holds the two formula objects, :class:`CMF` and :class:`CMFTrajectory`. Their
+machinery lives next door and the public names are re-exported here: reading entries and the
+exact flint polynomial matrices in :mod:`solvers.cmf_entries`; the trajectory matrix in ``n``,
+exact walk products, the enumeration of trajectories and start points and :func:`mobius_claim`
+in :mod:`solvers.cmf_walk`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -40,6 +45,29 @@ import flint
 import sympy as sp
 from gmpy2 import mpz
 
+from solvers.cmf_entries import (
+    _adjugate,
+    _as_entry_rows,
+    _canonical,
+    _det,
+    _mpoly_ctx,
+    _mpoly_to_sympy,
+    _PMat,
+    _Poly,
+    _sympy_to_mpoly,
+    parse_entry,
+)
+from solvers.cmf_walk import (
+    _in_n,
+    _leaf_products,
+    _log10_gap,
+    _poly_to_sympy,
+    _primitive_form,
+    box_starts,
+    mobius_claim,
+    primitive_trajectories,
+    product_tree,
+)
 from solvers.coboundary import PCFExtraction, pcf_from_matrix
 from solvers.continued_fractions import (
     CFLimit,
@@ -51,10 +79,8 @@ from solvers.errors import (
     ConservationError,
     DiscoveryError,
     DivergenceError,
-    ParseError,
     PrecisionError,
 )
-from solvers.expr import parse_rational_function
 from solvers.keys import canonical_key
 
 __all__ = [
@@ -68,194 +94,7 @@ __all__ = [
     "mobius_claim",
 ]
 
-_MAX_TEXT = 20_000
-_MAX_NODES = 20_000  # parse nodes of one entry (parentheses nest at most 50 deep)
-_MAX_EXPONENT = 64
-_LEAF = 16  # steps multiplied sequentially in small integers before the product tree
-
-
-# --------------------------------------------------------------------------- safe entry parser
-
-
-def parse_entry(text: str | int, names: Iterable[str]) -> sp.Expr:
-    """Read a matrix entry: a rational function of the given variables with rational coefficients.
-
-    The entry is read by the workbench's one safe parser (:mod:`solvers.expr`, see
-    :func:`~solvers.expr.parse_rational_function`) with ``names`` as its variables: numbers
-    (exact: ``3``, ``1.5``, ``1e-3``, ``2.5E+7``), the names in ``names``, ``+ - * /``,
-    parentheses, implicit multiplication (``2x``, ``x(x+1)``) and powers ``^`` or ``**`` with
-    a non-negative integer literal exponent (at most 64). Everything else (calls, constants
-    such as ``pi``, other names, attributes, Python syntax) is a
-    :class:`~solvers.errors.ParseError` naming the position. Nothing is evaluated.
-
-    Parameters
-    ----------
-    text : str or int
-        The entry, e.g. ``"x**3+(x+1)**3+2*y*(y-1)*(2*x+1)"``.
-    names : iterable of str
-        The allowed variable names (the axes of the field).
-
-    Returns
-    -------
-    sympy.Expr
-
-    Examples
-    --------
-    >>> parse_entry("(x+1)^3 - 2*x*y/3", ["x", "y"])
-    -2*x*y/3 + (x + 1)**3
-    >>> parse_entry("1.5e-1*x", ["x"])
-    3*x/20
-    >>> parse_entry("__import__('os')", ["x"])
-    Traceback (most recent call last):
-    ...
-    solvers.errors.ParseError: unexpected character "'" (at position 11)
-    >>> parse_entry("sin(x)", ["x"])
-    Traceback (most recent call last):
-    ...
-    solvers.errors.ParseError: sin(...) is not allowed in a rational function of x (only numbers, the variables, + - * / and integer powers) (at position 0)
-    """  # noqa: E501
-    if isinstance(text, int) and not isinstance(text, bool):
-        return sp.Integer(text)
-    if not isinstance(text, str):
-        raise ParseError(f"a matrix entry must be text or an integer, got {type(text).__name__}")
-    if len(text) > _MAX_TEXT:
-        raise ParseError(f"entry longer than {_MAX_TEXT} characters", text)
-    return parse_rational_function(text, tuple(names), max_exponent=_MAX_EXPONENT,
-                                   max_length=_MAX_TEXT, max_nodes=_MAX_NODES)
-
-
-# --------------------------------------------------------------------------- flint helpers
-
-_Poly = Any  # flint.fmpq_mpoly
-
-
-def _mpoly_ctx(names: Sequence[str]) -> Any:
-    return flint.fmpq_mpoly_ctx.get(tuple(names), "lex")
-
-
-def _sympy_to_mpoly(expr: sp.Expr, syms: Sequence[sp.Symbol], ctx: Any) -> tuple[_Poly, _Poly]:
-    """``expr`` as ``(numerator, denominator)`` flint polynomials over Q."""
-    num, den = sp.fraction(sp.cancel(sp.together(expr)))
-
-    def conv(e: sp.Expr) -> _Poly:
-        poly = sp.Poly(e, *syms, domain="QQ")
-        terms = {}
-        for monom, coeff in poly.terms():
-            terms[tuple(int(k) for k in monom)] = flint.fmpq(int(coeff.p), int(coeff.q))
-        return ctx.from_dict(terms) if terms else ctx.from_dict({})
-
-    return conv(num), conv(den)
-
-
-def _mpoly_to_sympy(p: _Poly, syms: Sequence[sp.Symbol]) -> sp.Expr:
-    out = sp.Integer(0)
-    for monom, coeff in p.to_dict().items():
-        q = Fraction(int(coeff.p), int(coeff.q))
-        term = sp.Rational(q.numerator, q.denominator)
-        for s, k in zip(syms, monom, strict=True):
-            if k:
-                term *= s ** int(k)
-        out += term
-    return out
-
-
-def _det(rows: list[list[Any]]) -> Any:
-    n = len(rows)
-    if n == 1:
-        return rows[0][0]
-    if n == 2:
-        return rows[0][0] * rows[1][1] - rows[0][1] * rows[1][0]
-    total = None
-    for j in range(n):
-        if rows[0][j] == 0:
-            continue
-        minor = [r[:j] + r[j + 1 :] for r in rows[1:]]
-        term = rows[0][j] * _det(minor)
-        if j % 2:
-            term = -term
-        total = term if total is None else total + term
-    return total if total is not None else rows[0][0] * 0
-
-
-def _adjugate(rows: list[list[Any]]) -> list[list[Any]]:
-    n = len(rows)
-    if n == 1:
-        return [[rows[0][0] * 0 + 1]]
-    adj = [[None] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(n):
-            minor = [r[:j] + r[j + 1 :] for k, r in enumerate(rows) if k != i]
-            c = _det(minor)
-            adj[j][i] = -c if (i + j) % 2 else c
-    return adj
-
-
-def _matmul(A: list[list[Any]], B: list[list[Any]]) -> list[list[Any]]:
-    n, m, k = len(A), len(B[0]), len(B)
-    out = []
-    for i in range(n):
-        row = []
-        for j in range(m):
-            s = A[i][0] * B[0][j]
-            for t in range(1, k):
-                s = s + A[i][t] * B[t][j]
-            row.append(s)
-        out.append(row)
-    return out
-
-
-@dataclass
-class _PMat:
-    """``(num/den) · rows``: a polynomial matrix times a rational scalar (flint mpolys)."""
-
-    rows: list[list[_Poly]]
-    num: _Poly
-    den: _Poly
-
-    def __mul__(self, other: _PMat) -> _PMat:
-        return _PMat(_matmul(self.rows, other.rows), self.num * other.num, self.den * other.den)
-
-
-def _canonical(m: _PMat) -> _PMat:
-    """Move the gcd of the entries into the scalar and reduce the scalar: spurious poles of one
-    path (a factor of one step's denominator cancelled by a later step) disappear."""
-    nonzero = [e for row in m.rows for e in row if not e.is_zero()]
-    if not nonzero:
-        return m
-    g = nonzero[0]
-    for e in nonzero[1:]:
-        if g.is_constant():
-            break
-        g = g.gcd(e)
-    rows = m.rows
-    num = m.num
-    if not g.is_constant():
-        rows = [[e / g if not e.is_zero() else e for e in row] for row in rows]
-        num = num * g
-    h = num.gcd(m.den)
-    if not h.is_constant():
-        return _PMat(rows, num / h, m.den / h)
-    return _PMat(rows, num, m.den)
-
-
 # --------------------------------------------------------------------------- the field
-
-
-def _as_entry_rows(value: Any, names: Sequence[str]) -> list[list[sp.Expr]]:
-    if isinstance(value, (sp.MatrixBase,)):
-        return [[sp.sympify(value[i, j]) for j in range(value.cols)] for i in range(value.rows)]
-    items = list(value)
-    if items and not isinstance(items[0], (list, tuple)):
-        r = math.isqrt(len(items))
-        if r * r != len(items):
-            raise ParseError(f"a flat matrix needs a square number of entries, got {len(items)}")
-        items = [items[i * r : (i + 1) * r] for i in range(r)]
-    rows = []
-    for row in items:
-        rows.append(
-            [e if isinstance(e, sp.Expr) else parse_entry(e, names) for e in row]
-        )
-    return rows
 
 
 @dataclass(frozen=True)
@@ -561,42 +400,7 @@ def _start_tuple(start: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _poly_to_sympy(p: Any, n: sp.Symbol) -> sp.Expr:
-    return sum(
-        (sp.Integer(int(c)) * n**k for k, c in enumerate(p.coeffs()) if c != 0), sp.Integer(0)
-    )
-
-
-def _uni_to_fmpq_poly(p: Any) -> Any:
-    coeffs: dict[int, Any] = {k[0]: c for k, c in p.to_dict().items()}
-    if not coeffs:
-        return flint.fmpq_poly([])
-    return flint.fmpq_poly([coeffs.get(k, 0) for k in range(max(coeffs) + 1)])
-
-
 # --------------------------------------------------------------------------- trajectories
-
-
-def product_tree(mats: list[Any]) -> Any:
-    """The ordered product ``mats[0] · mats[1] ··· mats[-1]`` by balanced pairwise reduction.
-
-    Operands of equal size meet at every level, so exact big-integer products cost
-    ``O(M(size) log N)`` instead of the quadratic sequential product.
-
-    Examples
-    --------
-    >>> F = flint.fmpz_mat(2, 2, [0, 1, 1, 1])
-    >>> product_tree([F] * 10)[0, 1]   # Fibonacci F_10
-    55
-    """
-    if not mats:
-        raise DiscoveryError("empty product")
-    while len(mats) > 1:
-        nxt = [mats[i] * mats[i + 1] for i in range(0, len(mats) - 1, 2)]
-        if len(mats) % 2:
-            nxt.append(mats[-1])
-        mats = nxt
-    return mats[0]
 
 
 @dataclass(frozen=True)
@@ -677,53 +481,17 @@ class CMFTrajectory:
             },
         )
 
-    # -- the trajectory matrix
     @cached_property
     def _matrix(self) -> tuple[tuple[tuple[Any, ...], ...], sp.Expr]:
-        cmf = self.cmf
-        pm = cmf._path_matrix(self.trajectory)
-        nctx = _mpoly_ctx(("n",))
-        (nvar,) = nctx.gens()
-        args = [flint.fmpq(Fraction(s).numerator, Fraction(s).denominator) + t * nvar
-                for s, t in zip(self.start, self.trajectory, strict=True)]
-
-        def comp(p: Any) -> Any:
-            return _uni_to_fmpq_poly(p.compose(*args, ctx=nctx))
-
-        rows = [[comp(e) for e in row] for row in pm.rows]
-        num, den = comp(pm.num), comp(pm.den)
+        rows, num, den = _in_n(self.cmf._path_matrix(self.trajectory), self.trajectory,
+                               self.start)
         if den == 0 or num == 0:
             raise DivergenceError(
                 f"the field is singular all along {self!r}: the step scalar vanishes identically"
             )
-        nonzero = [e for row in rows for e in row if e != 0]
-        if not nonzero:
+        if not any(e != 0 for row in rows for e in row):
             raise DivergenceError(f"the trajectory matrix of {self!r} vanishes identically")
-        g = nonzero[0]
-        for e in nonzero[1:]:
-            g = g.gcd(e)
-        # make g monic with the coefficient content folded in: divide entries by g (over Q),
-        # then clear denominators and the integer content.
-        rows = [[e / g if e != 0 else e for e in row] for row in rows]
-        lcm_den = 1
-        for row in rows:
-            for e in row:
-                lcm_den = math.lcm(lcm_den, int(e.denom()))
-        ints = [[flint.fmpz_poly([int(c * lcm_den) for c in e.coeffs()]) for e in row]
-                for row in rows]
-        content = 0
-        for row in ints:
-            for e in row:
-                content = math.gcd(content, int(e.content()))
-        ints = [[flint.fmpz_poly([int(c) // content for c in e.coeffs()]) for e in row]
-                for row in ints]
-        # exact scalar: T(n) = (num/den) * g / (lcm_den/content) * ints
-        nsym = sp.Symbol("n")
-        s_num, s_den = num * g * content, den * lcm_den
-        h = s_num.gcd(s_den)
-        s_num, s_den = s_num / h, s_den / h
-        scale = _poly_to_sympy_q(s_num, nsym) / _poly_to_sympy_q(s_den, nsym)
-        return tuple(tuple(row) for row in ints), scale
+        return _primitive_form(rows, num, den)
 
     @property
     def polys(self) -> tuple[tuple[Any, ...], ...]:
@@ -746,38 +514,13 @@ class CMFTrajectory:
         r = self.cmf.rank
         return flint.fmpz_mat(r, r, [e(n) for row in self.polys for e in row])
 
-    # -- walks
-    def _leaves(self, lo: int, hi: int, block: int = _LEAF) -> list[Any]:
-        """Products of ``T~(n)`` over blocks of ``block`` consecutive ``n`` in ``[lo, hi)``,
-        multiplied sequentially in small Python integers (``flint.fmpz_mat``)."""
-        r = self.cmf.rank
-        vals = [_values(e, lo, hi) for row in self.polys for e in row]
-        out = []
-        for k0 in range(0, hi - lo, block):
-            k1 = min(k0 + block, hi - lo)
-            if r == 2:
-                v00, v01, v10, v11 = vals
-                a, b, c, d = v00[k0], v01[k0], v10[k0], v11[k0]
-                for k in range(k0 + 1, k1):
-                    e, f, g, h = v00[k], v01[k], v10[k], v11[k]
-                    a, b, c, d = a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h
-                out.append(flint.fmpz_mat(2, 2, [a, b, c, d]))
-                continue
-            acc = [[vals[i * r + j][k0] for j in range(r)] for i in range(r)]
-            for k in range(k0 + 1, k1):
-                m = [[vals[i * r + j][k] for j in range(r)] for i in range(r)]
-                acc = [[sum(acc[i][t] * m[t][j] for t in range(r)) for j in range(r)]
-                       for i in range(r)]
-            out.append(flint.fmpz_mat(r, r, [x for row in acc for x in row]))
-        return out
-
     def walk_matrices(self, depth: int) -> tuple[Any, Any]:
         """``(W_{N-1}, W_N)`` exactly, up to one common nonzero scalar (``flint.fmpz_mat``)."""
         if depth < 1:
             raise DiscoveryError(f"depth must be >= 1, got {depth}")
         r = self.cmf.rank
         eye = flint.fmpz_mat(r, r, [int(i == j) for i in range(r) for j in range(r)])
-        prev = product_tree(self._leaves(0, depth - 1)) if depth > 1 else eye
+        prev = product_tree(_leaf_products(self.polys, 0, depth - 1)) if depth > 1 else eye
         return prev, prev * self.step(depth - 1)
 
     def convergents(self, depth: int) -> tuple[Any, Any, Any, Any]:
@@ -851,144 +594,3 @@ class CMFTrajectory:
             )
         return pcf_from_matrix(self.polys)
 
-
-def _log10_gap(conv: tuple[Any, Any, Any, Any]) -> float:
-    p0, p1, q0, q1 = conv
-    num = p1 * q0 - p0 * q1
-    if num == 0:
-        return -math.inf
-    if q0 == 0:
-        return math.inf
-    return log10_abs(num) - log10_abs(q0) - log10_abs(q1)
-
-
-def _poly_to_sympy_q(p: Any, n: sp.Symbol) -> sp.Expr:
-    out = sp.Integer(0)
-    for k, c in enumerate(p.coeffs()):
-        if c != 0:
-            out += sp.Rational(int(c.p), int(c.q)) * n**k
-    return out
-
-
-def _values(p: Any, lo: int, hi: int) -> list[int]:
-    """``p(lo), ..., p(hi-1)`` for an integer polynomial, exactly, by forward differences."""
-    coeffs = [int(c) for c in p.coeffs()]
-    count = hi - lo
-    if count <= 0:
-        return []
-    d = len(coeffs) - 1
-    if d <= 0:
-        return [coeffs[0] if coeffs else 0] * count
-
-    def horner(n: int) -> int:
-        v = 0
-        for c in reversed(coeffs):
-            v = v * n + c
-        return v
-
-    if count <= d + 1:
-        return [horner(n) for n in range(lo, hi)]
-    diffs = [horner(lo + k) for k in range(d + 1)]
-    for k in range(1, d + 1):  # diffs[k] = Δ^k p(lo)
-        for j in range(d, k - 1, -1):
-            diffs[j] -= diffs[j - 1]
-    out = [diffs[0]]
-    for _ in range(count - 1):
-        for k in range(d):
-            diffs[k] += diffs[k + 1]
-        out.append(diffs[0])
-    return out
-
-
-# --------------------------------------------------------------------------- relations as text
-
-
-def _lin_text(a: int, b: int, K: str) -> str:
-    """``a + b K`` as short text (constant term first)."""
-    if b == 0:
-        return str(a)
-    kt = K if b == 1 else f"-{K}" if b == -1 else f"{b}*{K}"
-    if a == 0:
-        return kt
-    if kt.startswith("-"):
-        return f"{a} - {kt[1:]}"
-    return f"{a} + {kt}"
-
-
-def mobius_claim(coefficients: Sequence[int], constant_text: str) -> str:
-    """``(c0 + c1 K)/(c2 + c3 K)`` as claim text for the safe expression parser.
-
-    Parameters
-    ----------
-    coefficients : (c0, c1, c2, c3)
-        The Möbius coefficients (as in ``solvers.relations.MobiusRelation``).
-    constant_text : str
-        The constant as the parser reads it, e.g. ``"zeta(3)"`` or ``"log(2)"``.
-
-    Examples
-    --------
-    >>> mobius_claim((1, -1, 0, 1), "zeta(3)")
-    '(1 - zeta(3))/zeta(3)'
-    >>> mobius_claim((0, 6, 1, 0), "pi")
-    '6*pi'
-    >>> mobius_claim((-1, 0, -1, 1), "e")
-    '-1/(-1 + e)'
-    """
-    c0, c1, c2, c3 = (int(c) for c in coefficients)
-    simple = re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*(\([0-9]+\))?", constant_text)
-    K = constant_text if simple else f"({constant_text})"
-    g = math.gcd(c2, c3)
-    if g and c2 % g == 0 and c3 == 0 and c0 % c2 == 0 and c1 % c2 == 0:
-        c0, c1, c2 = c0 // c2, c1 // c2, 1
-    num = _lin_text(c0, c1, K)
-    if c3 == 0 and c2 == 1:
-        return num
-    den = _lin_text(c2, c3, K)
-    if (c0 != 0 and c1 != 0) or num.startswith("-") and " " in num:
-        num = f"({num})"
-    if not (c3 == 0 or (c2 == 0 and c3 == 1)):
-        den = f"({den})"
-    return f"{num}/{den}"
-
-
-# --------------------------------------------------------------------------- enumeration
-
-
-def primitive_trajectories(dim: int, max_norm: int, nonnegative: bool = True) -> Iterator[tuple]:
-    """Integer directions with ``max |t_i| <= max_norm`` and ``gcd = 1``, in a fixed order.
-
-    Parameters
-    ----------
-    dim : int
-        Number of axes.
-    max_norm : int
-        Bound on the sup norm.
-    nonnegative : bool
-        Only directions with every component ``>= 0`` (the usual forward walks).
-
-    Examples
-    --------
-    >>> list(primitive_trajectories(2, 2))
-    [(0, 1), (1, 0), (1, 1), (1, 2), (2, 1)]
-    """
-    lo = 0 if nonnegative else -max_norm
-    vecs = []
-    for v in itertools.product(range(lo, max_norm + 1), repeat=dim):
-        if not any(v):
-            continue
-        if math.gcd(*v) != 1:
-            continue
-        vecs.append(v)
-    vecs.sort(key=lambda v: (max(abs(k) for k in v), sum(abs(k) for k in v), v))
-    return iter(vecs)
-
-
-def box_starts(dim: int, lo: int, hi: int) -> Iterator[tuple[int, ...]]:
-    """Every integer point of the box ``[lo, hi]^dim``, in lexicographic order.
-
-    Examples
-    --------
-    >>> list(box_starts(2, 0, 1))
-    [(0, 0), (0, 1), (1, 0), (1, 1)]
-    """
-    return itertools.product(range(lo, hi + 1), repeat=dim)

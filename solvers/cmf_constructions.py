@@ -12,7 +12,7 @@
   shifts act by ``Θ/x_i + I`` and ``(Θ(y + e_j)/y_j + I)^{-1}``; in the row convention of
   :mod:`solvers.cmf` the field's matrices are their transposes.
 
-:func:`cmf_from_spec` builds a field from a catalogue entry (``data/cmfs.json``).
+:func:`cmf_from_spec` builds a field from a catalogue entry (``search/data/cmfs.json``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any
 
 import sympy as sp
 
-from solvers.cmf import CMF, parse_entry
+from solvers.cmf import CMF
+from solvers.cmf_entries import parse_entry
 from solvers.errors import DiscoveryError
 
 __all__ = [

@@ -45,6 +45,7 @@ __all__ = [
     "get_constant",
     "evaluate_constant",
     "constant_names",
+    "canonical_constant",
     "local_context",
     "GUARD_DIGITS",
 ]
@@ -544,6 +545,31 @@ def evaluate_constant(name: str, dps: int) -> Any:
     '1.202056903159594285399738'
     """
     return get_constant(name).evaluate(dps)
+
+
+@lru_cache(maxsize=4096)
+def canonical_constant(name: str) -> str:
+    """The catalogue's canonical name for ``name``; a name it does not know, unchanged.
+
+    Aliases, call forms and family members all map to the canonical name, so two spellings
+    of one constant compare equal after it. Never raises for a string.
+
+    Parameters
+    ----------
+    name : str
+        Any spelling: ``"zeta(3)"``, ``"apery"``, ``"golden"``, ``"my-constant"``, ...
+
+    Examples
+    --------
+    >>> canonical_constant("zeta(3)"), canonical_constant("apery"), canonical_constant("golden")
+    ('zeta3', 'zeta3', 'phi')
+    >>> canonical_constant("my-constant")   # not in the catalogue: just a string
+    'my-constant'
+    """
+    try:
+        return get_constant(name).name
+    except UnknownConstantError:
+        return name
 
 
 # ---------------------------------------------------------------------------------------------

@@ -468,7 +468,7 @@ def _poly_divexact(f: Sequence[int], g: Sequence[int]) -> tuple[int, ...] | None
 
 def _as_coeffs(x: Any) -> tuple[int, ...]:
     if isinstance(x, str):
-        from solvers.expr import polynomial_coefficients
+        from solvers.polynomials import polynomial_coefficients
 
         return _strip(polynomial_coefficients(x))
     if isinstance(x, (int, type(mpz(0)))):

@@ -1,21 +1,21 @@
-"""A safe parser for polynomials in ``n`` and for constant expressions.
+"""Constant expressions and rational functions: from the safe parser's tree to SymPy.
 
-User text is never handed to ``eval``, ``sympify`` or ``parse_expr``. A small tokenizer and a
-recursive-descent parser (with implicit multiplication as people write it: ``2n^3``,
-``-4n(2n-1)``, ``(2n+1)(3n^2+3n+1)``, ``2pi``) build a private syntax tree under fixed caps
-(length, nesting depth, node count, literal size, exponent size, size of every exact number);
-the tree is then turned into exact integer coefficients (:func:`parse_polynomial`) or into SymPy
-objects built directly (:func:`parse_expression`). Names are looked up in fixed tables only: the
-constants catalogue and the function table of :mod:`solvers.constants`.
+User text is never handed to ``eval``, ``sympify`` or ``parse_expr``. The tokenizer and the
+recursive-descent parser of :mod:`solvers.expr_syntax` (with implicit multiplication as people
+write it: ``2n^3``, ``-4n(2n-1)``, ``(2n+1)(3n^2+3n+1)``, ``2pi``) build a private syntax tree
+under fixed caps (length, nesting depth, node count, literal size, exponent size, size of every
+exact number); this module turns the tree into SymPy objects built directly
+(:func:`parse_expression`, :func:`parse_rational_function`) and holds the entry points that
+take text: :func:`evaluate_expression`, :func:`expression_to_text`, :func:`constants_in`,
+:func:`expression_latex`. Names are looked up in fixed tables only: the constants catalogue and
+the function table of :mod:`solvers.constants`.
 
-Representation of catalogue constants in SymPy (one scheme everywhere):
-
-* ``e``, ``pi``, ``euler_gamma``, ``catalan``, ``phi`` are SymPy's own ``E``, ``pi``,
-  ``EulerGamma``, ``Catalan``, ``GoldenRatio``;
-* families become the SymPy expressions they name: ``zeta3`` -> ``zeta(3)`` (kept unevaluated,
-  so ``zeta(2)`` stays ``zeta(2)``), ``log2`` -> ``log(2)``, ``sqrt5`` -> ``sqrt(5)``,
-  ``cbrt2`` -> ``2**(1/3)``;
-* every other constant is ``Symbol(canonical_name, positive=True)`` (see :func:`constant_expr`).
+The rest of the expression machinery lives next door and is re-exported here, so that
+``solvers.expr`` stays the one import path: the grammar and its caps in
+:mod:`solvers.expr_syntax`, polynomials with integer coefficients (:func:`parse_polynomial`,
+:func:`polynomial_coefficients`) in :mod:`solvers.polynomials`, and the SymPy form of catalogue
+constants (:func:`constant_expr`: ``zeta3`` is ``zeta(3)``, ``pi`` is SymPy's ``pi``, ...) with
+the numerical evaluator in :mod:`solvers.expr_eval`.
 
 Function calls are built unevaluated (``sin(pi)`` stays ``sin(pi)``): SymPy's automatic
 evaluation of e.g. ``gamma(10^1000)`` would compute a factorial. :func:`evaluate_expression`
@@ -42,26 +42,43 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-import gmpy2
 import mpmath
 import sympy
-from mpmath.libmp import NoConvergence
-from sympy.printing.str import StrPrinter
 
 from solvers.constants import (
     FUNCTIONS,
     EvaluationError,
     UnknownConstantError,
-    _unknown_message,
     get_constant,
     local_context,
 )
-from solvers.errors import DiscoveryError, ParseError, PrecisionError
+from solvers.errors import DiscoveryError, ParseError
+from solvers.expr_eval import (
+    _NATIVE_BY_CLASS,
+    _evaluate_checked,
+    _evaluate_digits,
+    constant_expr,
+)
+from solvers.expr_syntax import (
+    MAX_BITS,
+    MAX_DEGREE,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    MAX_LITERAL_DIGITS,
+    MAX_NODES,
+    MAX_RADICAL_BITS,
+    _CappedParser,
+    _Node,
+    _short,
+    _suggest,
+    _syntax_tree,
+    _TextPrinter,
+)
+from solvers.polynomials import parse_polynomial, polynomial_coefficients
 
 __all__ = [
     "ParseError",
@@ -84,503 +101,10 @@ __all__ = [
     "MAX_BITS",
 ]
 
-#: Longest accepted input, in characters.
-MAX_LENGTH = 2000
-#: Deepest nesting of parentheses, calls and exponents.
-MAX_DEPTH = 50
-#: Most syntax-tree nodes in one input.
-MAX_NODES = 1000
-#: Most digits in one numeric literal.
-MAX_LITERAL_DIGITS = 1000
-#: Largest |exponent| of a numeric power (and largest |x| in ``exp(x)``).
-MAX_EXPONENT = 1000
-#: Largest degree of a parsed polynomial.
-MAX_DEGREE = 64
-#: Largest size in bits of any exact integer (numerator or denominator) built while parsing.
-MAX_BITS = 10000
-#: Total bits of the rationals that may sit under fractional powers (SymPy's radical
-#: simplification factors them: the budget keeps it fast).
-MAX_RADICAL_BITS = 256
-#: Largest magnitude (in bits of the binary exponent) of any intermediate real in an evaluation.
-MAX_MAGNITUDE_BITS = 100000
-
-
 # ---------------------------------------------------------------------------------------------
-# Tokens and the syntax tree
-
-_TOKEN_RE = re.compile(
-    r"(?P<space>[ \t\r\n]+)"
-    r"|(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|[-+*/^(),])"
-)
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "num", "name", "op", "end"
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True)
-class _Node:
-    kind: str  # "num", "name", "call", "neg", "sum", "prod", "pow"
-    pos: int
-    value: Any = None  # Fraction (num), str (name, call), tuple of signs/ops (sum, prod)
-    args: tuple = ()
-
-
-def _tokenize(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    pos, end = 0, len(text)
-    while pos < end:
-        m = _TOKEN_RE.match(text, pos)
-        if m is None:
-            ch = text[pos]
-            raise ParseError(f"unexpected character {ch!r}", text, pos)
-        kind = m.lastgroup
-        if kind != "space":
-            tok = m.group()
-            tokens.append(_Token("op", "^" if tok == "**" else tok, pos) if kind == "op"
-                          else _Token(kind, tok, pos))
-        pos = m.end()
-    tokens.append(_Token("end", "", end))
-    return tokens
-
-
-class _Parser:
-    """Recursive descent over the token list; every recursion passes a depth check."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.i = 0
-        self.depth = 0
-        self.nodes = 0
-
-    # -- helpers
-    def error(self, message: str, pos: int | None = None) -> ParseError:
-        return ParseError(message, self.text, self.peek().pos if pos is None else pos)
-
-    def peek(self) -> _Token:
-        return self.tokens[self.i]
-
-    def take(self) -> _Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def is_op(self, *ops: str) -> bool:
-        tok = self.tokens[self.i]
-        return tok.kind == "op" and tok.text in ops
-
-    def node(self, kind: str, pos: int, value: Any = None, args: tuple = ()) -> _Node:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.error(f"expression too large (more than {MAX_NODES} nodes)", pos)
-        return _Node(kind, pos, value, args)
-
-    def enter(self, pos: int) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise self.error(f"nesting deeper than {MAX_DEPTH}", pos)
-
-    # -- grammar
-    def parse(self) -> _Node:
-        tree = self.expr()
-        tok = self.peek()
-        if tok.kind != "end":
-            if tok.text == ")":
-                raise self.error("unmatched ')'")
-            raise self.error(f"unexpected {tok.text!r}")
-        return tree
-
-    def expr(self) -> _Node:
-        """sum := term (('+' | '-') term)*"""
-        self.enter(self.peek().pos)
-        start = self.peek().pos
-        terms, signs = [self.term()], [1]
-        while self.is_op("+", "-"):
-            signs.append(1 if self.take().text == "+" else -1)
-            terms.append(self.term())
-        self.depth -= 1
-        if len(terms) == 1:
-            return terms[0]
-        return self.node("sum", start, tuple(signs), tuple(terms))
-
-    def term(self) -> _Node:
-        """prod := unary (('*' | '/') unary | <implicit> power)*"""
-        start = self.peek().pos
-        factors, ops = [self.unary()], ["*"]
-        while True:
-            tok = self.peek()
-            if self.is_op("*", "/"):
-                ops.append(self.take().text)
-                factors.append(self.unary())
-            elif tok.kind == "name" or self.is_op("("):
-                ops.append("*")  # implicit multiplication: 2n, 3(e-1), n(n+1), (n+1)(n+2)
-                factors.append(self.power())
-            elif tok.kind == "num":
-                raise self.error("missing operator before a number")
-            else:
-                break
-        if len(factors) == 1:
-            return factors[0]
-        return self.node("prod", start, tuple(ops), tuple(factors))
-
-    def unary(self) -> _Node:
-        """unary := ('+' | '-')* power   (so -n^2 is -(n^2))"""
-        negative, signs = False, []
-        while self.is_op("+", "-"):
-            tok = self.take()
-            signs.append(tok.pos)
-            negative ^= tok.text == "-"
-        operand = self.power()
-        return self.node("neg", signs[0], None, (operand,)) if negative else operand
-
-    def power(self) -> _Node:
-        """power := primary ('^' unary)?   (right associative: 2^3^2 = 2^9)"""
-        base = self.primary()
-        if not self.is_op("^"):
-            return base
-        tok = self.take()
-        self.enter(tok.pos)
-        exponent = self.unary()
-        self.depth -= 1
-        return self.node("pow", tok.pos, None, (base, exponent))
-
-    def primary(self) -> _Node:
-        tok = self.peek()
-        if tok.kind == "num":
-            self.take()
-            return self.node("num", tok.pos, self.number(tok))
-        if tok.kind == "name":
-            self.take()
-            if self.is_op("(") and tok.text in _FUNCTION_NAMES:
-                return self.call(tok)
-            # A name before "(" multiplies (n(n+1)); remember it for a better error message.
-            return self.node("name", tok.pos, tok.text, ("(",) if self.is_op("(") else ())
-        if self.is_op("("):
-            self.take()
-            inner = self.expr()
-            if not self.is_op(")"):
-                raise self.error("missing ')'" if self.peek().kind == "end" else
-                                 f"expected ')' but found {self.peek().text!r}")
-            self.take()
-            return inner
-        if tok.kind == "end":
-            raise self.error("unexpected end of input")
-        raise self.error(f"unexpected {tok.text!r}")
-
-    def call(self, name: _Token) -> _Node:
-        self.take()  # "("
-        self.enter(name.pos)
-        if self.is_op(")"):
-            raise self.error(f"{name.text}() needs an argument")
-        args = [self.expr()]
-        while self.is_op(","):
-            self.take()
-            args.append(self.expr())
-        if not self.is_op(")"):
-            raise self.error("missing ')'" if self.peek().kind == "end" else
-                             f"expected ',' or ')' but found {self.peek().text!r}")
-        self.take()
-        self.depth -= 1
-        arity = _FUNCTION_NAMES[name.text]
-        if len(args) != arity:
-            raise self.error(
-                f"{name.text} takes {arity} argument{'s' if arity > 1 else ''}, "
-                f"got {len(args)}", name.pos)
-        return self.node("call", name.pos, name.text, tuple(args))
-
-    def number(self, tok: _Token) -> Fraction:
-        """A literal, exactly: ``12``, ``1.5``, ``.5``, and scientific notation ``1e-40``,
-        ``2.5E+7`` (so ``2e-1`` is 0.2; write ``2*e - 1`` or ``2 e - 1`` for 2e - 1)."""
-        mantissa, _, exponent = tok.text.lower().partition("e")
-        whole, _, frac = mantissa.partition(".")
-        if len(whole) + len(frac) > MAX_LITERAL_DIGITS:
-            raise self.error(f"number literal longer than {MAX_LITERAL_DIGITS} digits", tok.pos)
-        shift = int(exponent) if exponent else 0
-        if abs(shift) > MAX_LITERAL_DIGITS:
-            raise self.error(f"exponent of a number literal beyond +-{MAX_LITERAL_DIGITS}",
-                             tok.pos)
-        value = Fraction(int(whole or "0") * 10 ** len(frac) + int(frac or "0"), 10 ** len(frac))
-        return value * Fraction(10) ** shift
-
-
-# Parser-level function table: name -> arity ("ln" is log).
-_FUNCTION_NAMES: dict[str, int] = {name: f.arity for name, f in FUNCTIONS.items()}
-
-
-def _syntax_tree(text: Any) -> _Node:
-    if not isinstance(text, str):
-        raise ParseError(f"expected text, got {type(text).__name__}", "", None)
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"input longer than {MAX_LENGTH} characters", text[:80], MAX_LENGTH)
-    if not text.strip():
-        raise ParseError("empty input", text, 0)
-    return _Parser(text).parse()
-
-
-# ---------------------------------------------------------------------------------------------
-# Polynomials: exact coefficient lists (ascending powers), Fractions until the end.
-
-
-def _bits(q: Fraction | int) -> int:
-    if isinstance(q, int):
-        return q.bit_length()
-    return max(q.numerator.bit_length(), q.denominator.bit_length())
-
-
-class _PolyBuilder:
-    def __init__(self, text: str, var: str):
-        self.text, self.var = text, var
-
-    def error(self, message: str, node: _Node) -> ParseError:
-        return ParseError(message, self.text, node.pos)
-
-    def check(self, p: list[Fraction], node: _Node) -> list[Fraction]:
-        while len(p) > 1 and p[-1] == 0:
-            p.pop()
-        if len(p) - 1 > MAX_DEGREE:
-            raise self.error(f"degree {len(p) - 1} is above the cap {MAX_DEGREE}", node)
-        if max(_bits(c) for c in p) > MAX_BITS:
-            raise self.error(f"coefficient larger than {MAX_BITS} bits", node)
-        return p
-
-    def build(self, node: _Node) -> list[Fraction]:
-        kind = node.kind
-        if kind == "num":
-            return [node.value]
-        if kind == "name":
-            if node.value == self.var:
-                return [Fraction(0), Fraction(1)]
-            raise self.error(self.name_problem(node.value), node)
-        if kind == "call":
-            raise self.error(
-                f"{node.value}(...) is not allowed in a polynomial in {self.var} "
-                "with integer coefficients", node)
-        if kind == "neg":
-            return [-c for c in self.build(node.args[0])]
-        if kind == "sum":
-            out: list[Fraction] = [Fraction(0)]
-            for sign, term in zip(node.value, node.args, strict=True):
-                p = self.build(term)
-                out.extend([Fraction(0)] * (len(p) - len(out)))
-                for k, c in enumerate(p):
-                    out[k] += sign * c
-            return self.check(out, node)
-        if kind == "prod":
-            out = [Fraction(1)]
-            for op, factor in zip(node.value, node.args, strict=True):
-                p = self.build(factor)
-                if op == "/":
-                    if len(p) > 1:
-                        raise self.error(
-                            f"division by a polynomial in {self.var}: not a polynomial", factor)
-                    if p[0] == 0:
-                        raise self.error("division by zero", factor)
-                    out = [c / p[0] for c in out]
-                else:
-                    out = self.check(_poly_mul(out, p, self.error, factor), factor)
-            return self.check(out, node)
-        if kind == "pow":
-            base_node, exp_node = node.args
-            base, exponent = self.build(base_node), self.build(exp_node)
-            if len(exponent) > 1:
-                raise self.error(f"an exponent containing {self.var} is not polynomial", exp_node)
-            e = exponent[0]
-            if e.denominator != 1:
-                raise self.error(f"exponent {e} is not an integer: not a polynomial", exp_node)
-            e = e.numerator
-            if abs(e) > MAX_EXPONENT:
-                raise self.error(f"exponent {e} is above the cap {MAX_EXPONENT}", exp_node)
-            if len(base) == 1:
-                c = base[0]
-                if c == 0 and e < 0:
-                    raise self.error("division by zero (0 to a negative power)", node)
-                if _bits(c) * abs(e) > MAX_BITS:
-                    raise self.error(f"number larger than {MAX_BITS} bits", node)
-                return [c**e]
-            if e < 0:
-                raise self.error(
-                    f"negative power of a polynomial in {self.var}: not a polynomial", exp_node)
-            if (len(base) - 1) * e > MAX_DEGREE:
-                raise self.error(
-                    f"degree {(len(base) - 1) * e} is above the cap {MAX_DEGREE}", node)
-            width = max(_bits(c) for c in base) + len(base).bit_length()
-            if width * e > MAX_BITS:
-                raise self.error(f"coefficients larger than {MAX_BITS} bits", node)
-            out = [Fraction(1)]
-            for _ in range(e):
-                out = _poly_mul(out, base, self.error, node)
-            return self.check(out, node)
-        raise self.error(f"unsupported syntax {kind}", node)  # pragma: no cover
-
-    def name_problem(self, name: str) -> str:
-        try:
-            c = get_constant(name)
-        except UnknownConstantError:
-            if name in FUNCTIONS:
-                return f"{name} is a function: call it with parentheses"
-            return (f"unknown name {name!r} in a polynomial in {self.var}"
-                    + _suggest(name, [self.var]))
-        return (f"the constant {c.name!r} is not allowed in a polynomial in {self.var} "
-                "with integer coefficients")
-
-
-def _poly_mul(p: list[Fraction], q: list[Fraction], error: Any, node: _Node) -> list[Fraction]:
-    if len(p) + len(q) - 2 > MAX_DEGREE:
-        raise error(f"degree {len(p) + len(q) - 2} is above the cap {MAX_DEGREE}", node)
-    out = [Fraction(0)] * (len(p) + len(q) - 1)
-    for i, a in enumerate(p):
-        if a:
-            for j, b in enumerate(q):
-                out[i + j] += a * b
-    return out
-
-
-def _suggest(name: str, extra: Sequence[str] = ()) -> str:
-    message = _unknown_message(name)
-    _, sep, tail = message.partition("; ")
-    close = [v for v in extra if v.lower() == name.lower() or name.startswith(v)]
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f"; {tail}" if sep else ""
-
-
-@lru_cache(maxsize=4096)
-def _coefficients(text: str, var: str) -> tuple[int, ...]:
-    tree = _syntax_tree(text)
-    p = _PolyBuilder(text, var).build(tree)
-    while len(p) > 1 and p[-1] == 0:
-        p.pop()
-    for k, c in enumerate(p):
-        if c.denominator != 1:
-            raise ParseError(
-                f"not a polynomial with integer coefficients: the coefficient of {var}^{k} "
-                f"is {c}", text, 0)
-    return tuple(int(c) for c in p)
-
-
-def polynomial_coefficients(text: str | int, var: str = "n") -> tuple[int, ...]:
-    """Exact integer coefficients of a polynomial written as text, in ascending powers.
-
-    Parameters
-    ----------
-    text : str or int
-        ``"34n^3+51n^2+27n+5"``, ``"-4n(2n-1)"``, ``"(2n+1)(3n^2+3n+1)"``, ``"2n^5(2n-1)"``...
-        ``^`` and ``**`` are powers; a number or a closing parenthesis followed by a name or an
-        opening parenthesis multiplies.
-    var : str
-        The variable's name.
-
-    Returns
-    -------
-    tuple of int
-        ``(c0, c1, ..., cd)`` with trailing zeros stripped; the zero polynomial is ``(0,)``.
-
-    Raises
-    ------
-    ParseError
-        Bad syntax, or not a polynomial with integer coefficients (``1/n``, ``n^(1/2)``,
-        ``zeta(3)*n``, ``n/2``), or a cap exceeded (degree above 64, ...).
-
-    Examples
-    --------
-    >>> polynomial_coefficients("(2n+1)(3n^2+3n+1)")
-    (1, 5, 9, 6)
-    >>> polynomial_coefficients("n^3+(n+1)^3")
-    (1, 3, 3, 2)
-    >>> polynomial_coefficients("k(k-1)", var="k")
-    (0, -1, 1)
-    >>> polynomial_coefficients("(n(n+1) - n^2 - n)/2")
-    (0,)
-    >>> polynomial_coefficients("n/2")
-    Traceback (most recent call last):
-    ...
-    solvers.errors.ParseError: not a polynomial with integer coefficients: the coefficient of n^1 is 1/2 (at position 0)
-    """  # noqa: E501
-    if isinstance(text, bool):
-        raise ParseError("expected text, got bool", "", None)
-    if isinstance(text, int) or type(text).__name__ in ("mpz", "fmpz"):
-        return (int(text),)
-    if not isinstance(var, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
-        raise ParseError(f"bad variable name {var!r}", str(var), None)
-    if not isinstance(text, str):
-        raise ParseError(f"expected text, got {type(text).__name__}", "", None)
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"input longer than {MAX_LENGTH} characters", text[:80], MAX_LENGTH)
-    return _coefficients(text, var)
-
-
-def parse_polynomial(text: str | int, var: str = "n") -> sympy.Poly:
-    """A polynomial with integer coefficients, as a ``sympy.Poly`` over ZZ in ``Symbol(var)``.
-
-    See :func:`polynomial_coefficients` for the accepted notation and the errors.
-
-    Examples
-    --------
-    >>> parse_polynomial("2n^5(2n-1)")
-    Poly(4*n**6 - 2*n**5, n, domain='ZZ')
-    >>> parse_polynomial("(2n-1)^4").all_coeffs()
-    [16, -32, 24, -8, 1]
-    """
-    coeffs = polynomial_coefficients(text, var)
-    return sympy.Poly.from_list(list(reversed(coeffs)), sympy.Symbol(var), domain="ZZ")
-
-
-# ---------------------------------------------------------------------------------------------
-# Constant expressions: SymPy objects built directly
-
-
-_NATIVE: dict[str, Any] = {
-    "e": sympy.E,
-    "pi": sympy.pi,
-    "euler_gamma": sympy.EulerGamma,
-    "catalan": sympy.Catalan,
-    "phi": sympy.GoldenRatio,
-}
-_NATIVE_BY_CLASS: dict[str, str] = {
-    "Exp1": "e",
-    "Pi": "pi",
-    "EulerGamma": "euler_gamma",
-    "Catalan": "catalan",
-    "GoldenRatio": "phi",
-}
-_FAMILY_NAME = re.compile(r"^(zeta|log|sqrt|cbrt)(\d+)$")
+# Constant expressions: SymPy objects built directly from the syntax tree
 
 _agm = sympy.Function("agm")
-
-
-def constant_expr(name: str) -> sympy.Expr:
-    """The SymPy form of a catalogue constant (the scheme the parser uses).
-
-    Parameters
-    ----------
-    name : str
-        Any name :func:`solvers.constants.get_constant` accepts.
-
-    Examples
-    --------
-    >>> constant_expr("apery"), constant_expr("golden"), constant_expr("ln2")
-    (zeta(3), GoldenRatio, log(2))
-    >>> constant_expr("khinchin").is_positive
-    True
-    """
-    canonical = get_constant(name).name
-    if canonical in _NATIVE:
-        return _NATIVE[canonical]
-    m = _FAMILY_NAME.match(canonical)
-    if m:
-        family, k = m.group(1), sympy.Integer(int(m.group(2)))
-        if family == "zeta":
-            return sympy.zeta(k, evaluate=False)
-        if family == "log":
-            return sympy.log(k, evaluate=False)
-        return sympy.Pow(k, sympy.Rational(1, 2 if family == "sqrt" else 3))
-    return sympy.Symbol(canonical, positive=True)
 
 
 def _call(name: str, args: list[sympy.Expr]) -> sympy.Expr:
@@ -722,11 +246,6 @@ def _nstr(x: Any) -> str:
     return mpmath.nstr(x, 3)
 
 
-def _short(x: sympy.Expr) -> str:
-    text = expression_to_text(x)
-    return text if len(text) <= 30 else text[:30] + "..."
-
-
 @lru_cache(maxsize=4096)
 def _parse_expression(text: str, variables: tuple[str, ...]) -> sympy.Expr:
     tree = _syntax_tree(text)
@@ -777,90 +296,7 @@ def parse_expression(text: str, variables: Sequence[str] = ()) -> sympy.Expr:
 
 
 # ---------------------------------------------------------------------------------------------
-# Evaluation through the catalogue, in local mpmath contexts
-
-
-def _evaluate_checked(expr: Any, ctx: Any) -> Any:
-    """:func:`_evaluate`, with mpmath's own failures turned into :class:`EvaluationError`."""
-    try:
-        return _evaluate(expr, ctx)
-    except (ValueError, ZeroDivisionError, NoConvergence) as err:
-        if isinstance(err, DiscoveryError):
-            raise
-        raise EvaluationError(f"cannot evaluate {_short(expr)}: {err}") from None
-
-
-def _evaluate(expr: Any, ctx: Any) -> Any:
-    """``expr`` at the working precision of ``ctx`` (one pass, no error control)."""
-    if isinstance(expr, sympy.Integer):
-        v = ctx.mpf(int(expr.p))
-    elif isinstance(expr, sympy.Rational):
-        v = ctx.mpf(int(expr.p)) / int(expr.q)
-    elif isinstance(expr, sympy.Float):
-        v = ctx.make_mpf(expr._mpf_)
-    elif type(expr).__name__ in _NATIVE_BY_CLASS:
-        v = get_constant(_NATIVE_BY_CLASS[type(expr).__name__]).evaluate_in(ctx)
-    elif isinstance(expr, sympy.Symbol):
-        try:
-            c = get_constant(expr.name)
-        except UnknownConstantError:
-            raise EvaluationError(f"the expression depends on {expr.name!r}, which is not a "
-                                  "catalogue constant") from None
-        v = c.evaluate_in(ctx)
-    elif isinstance(expr, sympy.Add):
-        v = ctx.fsum([_evaluate(a, ctx) for a in expr.args])
-    elif isinstance(expr, sympy.Mul):
-        v = ctx.fprod([_evaluate(a, ctx) for a in expr.args])
-    elif isinstance(expr, sympy.Pow):
-        v = _power(expr.base, expr.exp, ctx)
-    elif isinstance(expr, sympy.exp):
-        v = ctx.exp(_real(_evaluate(expr.args[0], ctx), ctx, expr))
-    elif isinstance(expr, sympy.Function):
-        name = type(expr).__name__.lower()
-        f = FUNCTIONS.get(name)
-        if f is None or len(expr.args) != f.arity:
-            raise EvaluationError(f"cannot evaluate {type(expr).__name__} with "
-                                  f"{len(expr.args)} argument(s)")
-        v = f.evaluate(ctx, *[_evaluate(a, ctx) for a in expr.args])
-    else:
-        raise EvaluationError(f"cannot evaluate {type(expr).__name__} objects")
-    return _real(v, ctx, expr)
-
-
-def _power(base: Any, exponent: Any, ctx: Any) -> Any:
-    b = _evaluate(base, ctx)
-    if isinstance(exponent, sympy.Integer):
-        if b == 0 and exponent < 0:
-            raise EvaluationError("division by zero (0 to a negative power)")
-        return ctx.power(b, int(exponent))
-    if isinstance(exponent, sympy.Rational):
-        p, q = int(exponent.p), int(exponent.q)
-        if b == 0:
-            if p < 0:
-                raise EvaluationError("division by zero (0 to a negative power)")
-            return ctx.zero
-        r = ctx.sqrt(b) if q == 2 else ctx.root(b, q) if b > 0 else ctx.power(b, ctx.mpf(1) / q)
-        return ctx.power(r, p)
-    e = _evaluate(exponent, ctx)
-    if b == 0:
-        if e <= 0:
-            raise EvaluationError("0 to a non-positive power")
-        return ctx.zero
-    return ctx.power(b, e)
-
-
-def _real(v: Any, ctx: Any, expr: Any) -> Any:
-    if isinstance(v, ctx.mpc):
-        if v.imag != 0:
-            raise EvaluationError(f"{_short(expr)} is not real")
-        v = v.real
-    elif not isinstance(v, ctx.mpf):
-        v = ctx.mpf(v)
-    if not ctx.isfinite(v):
-        raise EvaluationError(f"{_short(expr)} is not finite")
-    if v and ctx.mag(v) > MAX_MAGNITUDE_BITS:
-        raise EvaluationError(f"{_short(expr)} is larger than 2^{MAX_MAGNITUDE_BITS}")
-    return v
+# Evaluation (the evaluator itself is :mod:`solvers.expr_eval`)
 
 
 def evaluate_expression(expr: sympy.Expr | str, dps: int) -> Any:
@@ -903,57 +339,11 @@ def evaluate_expression(expr: sympy.Expr | str, dps: int) -> Any:
     """
     if isinstance(expr, str):
         expr = parse_expression(expr)
-    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
-        raise ValueError(f"dps must be a positive integer, got {dps!r}")
-    target = local_context(dps=dps).prec
-    prec = target + 40
-    previous = _evaluate_checked(expr, local_context(prec=prec))
-    while True:
-        prec += max(40, prec - target)
-        ctx = local_context(prec=prec)
-        current = _evaluate_checked(expr, ctx)
-        diff = ctx.mpf(current) - previous
-        if diff == 0 or (current != 0 and ctx.mag(diff) < ctx.mag(current) - target - 6):
-            out = local_context(dps=dps)
-            return out.mpf(current)
-        if prec > 4 * target + 2000:
-            raise PrecisionError(
-                f"could not evaluate {_short(expr)} to {dps} digits (two evaluations at "
-                "high precision disagree: is the value exactly zero?)")
-        previous = current
+    return _evaluate_digits(expr, dps)
 
 
 # ---------------------------------------------------------------------------------------------
-# Printing
-
-
-class _TextPrinter(StrPrinter):
-    """SymPy's str printer with the workbench's names, so that the parser reads it back."""
-
-    def _print_Exp1(self, expr: Any) -> str:
-        return "e"
-
-    def _print_GoldenRatio(self, expr: Any) -> str:
-        return "phi"
-
-    def _print_EulerGamma(self, expr: Any) -> str:
-        return "euler_gamma"
-
-    def _print_Catalan(self, expr: Any) -> str:
-        return "catalan"
-
-    def _print_Abs(self, expr: Any) -> str:
-        return f"abs({self._print(expr.args[0])})"
-
-    def _print_Ei(self, expr: Any) -> str:
-        return f"ei({self._print(expr.args[0])})"
-
-    def _print_Integer(self, expr: Any) -> str:
-        return gmpy2.mpz(int(expr.p)).digits(10)  # no 4300-digit limit
-
-    def _print_Rational(self, expr: Any) -> str:
-        p, q = gmpy2.mpz(int(expr.p)).digits(10), gmpy2.mpz(int(expr.q)).digits(10)
-        return p if q == "1" else f"{p}/{q}"
+# Printing (the printer itself is :class:`solvers.expr_syntax._TextPrinter`)
 
 
 def expression_to_text(expr: sympy.Expr) -> str:
@@ -1026,30 +416,8 @@ def expression_latex(expr: sympy.Expr | str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rational functions of given variables (the grammar above, restricted; used for the matrix
-# entries of conservative matrix fields, see :func:`solvers.cmf.parse_entry`)
-
-
-class _CappedParser(_Parser):
-    """The same grammar with a node cap of the caller's choosing (for longer inputs)."""
-
-    def __init__(self, text: str, max_nodes: int):
-        super().__init__(text)
-        self.max_nodes = max_nodes
-
-    def node(self, kind: str, pos: int, value: Any = None, args: tuple = ()) -> _Node:
-        self.nodes += 1
-        if self.nodes > self.max_nodes:
-            raise self.error(f"expression too large (more than {self.max_nodes} nodes)", pos)
-        return _Node(kind, pos, value, args)
-
-    def number(self, tok: _Token) -> Fraction:
-        # Inputs may be longer than MAX_LENGTH: refuse an exponent too long for int() first.
-        if len(tok.text.lower().partition("e")[2].lstrip("+-").lstrip("0")) > len(
-                str(MAX_LITERAL_DIGITS)):
-            raise self.error(f"exponent of a number literal beyond +-{MAX_LITERAL_DIGITS}",
-                             tok.pos)
-        return super().number(tok)
+# Rational functions of given variables (the grammar restricted; used for the matrix entries of
+# conservative matrix fields, see :func:`solvers.cmf.parse_entry`)
 
 
 def _check_rational(node: _Node, text: str, variables: tuple[str, ...],

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from discovery import blind_delta as bd
+from discovery import blind_delta_labels as bl
 from discovery.store import Store
 from discovery.verify import verify
 from solvers.continued_fractions import PCF
@@ -68,7 +69,7 @@ def table_and_labels(rows):
 def labelled(table_and_labels):
     table, labels = table_and_labels
     store = Store(":memory:")
-    reports = bd.label_clusters(store, table, labels, plane="delta,c", digits=60,
+    reports = bl.label_clusters(store, table, labels, plane="delta,c", digits=60,
                                 max_members=20)
     yield store, table, labels, reports
     store.close()
@@ -222,14 +223,14 @@ def test_dry_run_records_nothing(table_and_labels):
     sub = {k: (v[keep] if isinstance(v, np.ndarray) else
                [x for x, k_ in zip(v, keep, strict=True) if k_] if isinstance(v, list) else v)
            for k, v in table.items()}
-    reports = bd.label_clusters(store, sub, labels[keep], digits=50, record=False)
+    reports = bl.label_clusters(store, sub, labels[keep], digits=50, record=False)
     assert reports[0].verified == 3 and len(store) == 0
     store.close()
 
 
 def test_summary_shape(labelled):
     store, table, labels, reports = labelled
-    out = bd.summary(reports, labels, "delta,c", table)
+    out = bl.summary(reports, labels, "delta,c", table)
     json.dumps(out)
     assert out["plane"] == ["delta", "c"]
     assert out["noise"] == 0 and out["open"] == 1

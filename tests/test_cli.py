@@ -39,12 +39,16 @@ def test_verify_json_has_the_documented_keys_and_verifies_apery():
     assert 0.05 < out["delta"] < 0.15
 
 
-def test_verify_refutes_a_wrong_claim_with_exit_1():
-    res = runner.invoke(
-        app, ["verify", "--a", "2n+1", "--b", "n^2", "--claim", "4/pi+10^-30", "--json"]
-    )
+def test_verify_refutes_a_wrong_claim_exit_1_plain_0_with_json():
+    """Lambert's PCF(2n+1, n^2) is 4/pi, not 4/pi + 1e-30. A refutation is a result: the JSON
+    says so with exit status 0; the plain command exits 1 (documented in `verify --help`)."""
+    args = ["verify", "--a", "2n+1", "--b", "n^2", "--claim", "4/pi+10^-30"]
+    res = runner.invoke(app, [*args, "--json"])
     assert res.exit_code == 0
     assert json.loads(res.stdout)["verdict"] == "refuted"
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1
+    assert "refuted" in res.stdout
 
 
 def test_verify_plot_writes_a_png(tmp_path):

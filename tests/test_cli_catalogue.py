@@ -168,7 +168,7 @@ def test_list_new_excludes_the_families_of_the_literature(db):
     data = run_json("db", "list", "--db", db, "--new")
     assert [f["claim"] for f in data["families"]] == ["21/(zeta(3) - 1)"]
     assert data["total"] == 1 and not data["families"][0]["known"]
-    # Euler's, Apery's and 4/pi are in data/known_formulas.csv
+    # Euler's, Apery's and 4/pi are in discovery/data/known_formulas.csv
     known = [f for f in run_json("db", "list", "--db", db)["families"] if f["known"]]
     assert {f["claim"] for f in known} == {"(e + 1)/(e - 1)", "6/zeta(3)", "4/pi"}
 

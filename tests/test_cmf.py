@@ -40,7 +40,7 @@ from solvers.relations import find_mobius
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORS = json.loads((ROOT / "data" / "reference" / "cmf_vectors.json").read_text())
-CATALOGUE = json.loads((ROOT / "data" / "cmfs.json").read_text())
+CATALOGUE = json.loads((ROOT / "search" / "data" / "cmfs.json").read_text())  # package data
 APERY = PCF("34n^3+51n^2+27n+5", "-n^6")
 x, y, n = sp.symbols("x y n")
 

@@ -47,7 +47,7 @@ def store(tmp_path):
 
 
 def test_nodes_are_conjectures_constants_and_runs(store):
-    G = store.graph()
+    G = g.build_graph(store)
     assert isinstance(G, nx.MultiDiGraph)
     kinds = {n: d["type"] for n, d in G.nodes(data=True)}
     assert kinds[APERY3.key] == "conjecture"
@@ -62,7 +62,7 @@ def test_nodes_are_conjectures_constants_and_runs(store):
 
 
 def test_formulas_for_a_constant_best_first_with_aliases(store):
-    G = store.graph()
+    G = g.build_graph(store)
     # APERY3_B was recorded as 'apery': an alias of zeta3.
     assert g.formulas_for(G, "zeta3") == [APERY3.key, APERY3_B.key]
     assert g.formulas_for(G, "zeta(3)") == g.formulas_for(G, "apery")
@@ -72,7 +72,7 @@ def test_formulas_for_a_constant_best_first_with_aliases(store):
 
 
 def test_families_are_components_through_equivalence_edges(store):
-    G = store.graph()
+    G = g.build_graph(store)
     assert g.families(G) == sorted(
         [
             sorted([APERY3.key, APERY3_B.key]),
@@ -86,7 +86,7 @@ def test_families_are_components_through_equivalence_edges(store):
 
 
 def test_relations_between_two_constants_are_paths_not_through_runs(store):
-    G = store.graph()
+    G = g.build_graph(store)
     paths = g.relations_between(G, "zeta2", "pi")
     assert paths == [["const:zeta2", APERY2.key, BRIDGE.key, "const:pi"]]
     assert g.describe_path(G, paths[0]) == (
@@ -99,7 +99,7 @@ def test_relations_between_two_constants_are_paths_not_through_runs(store):
 
 
 def test_graphml_export_reads_back_with_scalar_attributes(store, tmp_path):
-    G = store.graph()
+    G = g.build_graph(store)
     path = g.export_graphml(G, tmp_path / "g.graphml")
     H = nx.read_graphml(path)
     assert H.number_of_nodes() == G.number_of_nodes()
@@ -109,7 +109,7 @@ def test_graphml_export_reads_back_with_scalar_attributes(store, tmp_path):
 
 
 def test_node_link_json_has_explicit_keys_and_round_trips(store):
-    G = store.graph()
+    G = g.build_graph(store)
     data = g.export_json(G)
     text = json.dumps(data)  # JSON-able as is
     assert set(data) == {"directed", "multigraph", "graph", "nodes", "edges"}
@@ -121,7 +121,7 @@ def test_node_link_json_has_explicit_keys_and_round_trips(store):
 
 
 def test_neighbourhood_drawing_is_a_png(store, tmp_path):
-    G = store.graph()
+    G = g.build_graph(store)
     out = g.draw_neighbourhood(G, "zeta2", tmp_path / "zeta2.png")
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -136,9 +136,9 @@ def test_neighbourhood_drawing_is_a_png(store, tmp_path):
 
 
 def test_the_graph_is_a_view_built_on_demand(store):
-    before = store.graph().number_of_nodes()
+    before = g.build_graph(store).number_of_nodes()
     store.record(pcf([1], [1], "(1+sqrt(5))/2", "golden"), None)
-    G = store.graph()
+    G = g.build_graph(store)
     assert G.number_of_nodes() == before + 2  # the conjecture and const:phi
     assert "const:phi" in G
 
@@ -154,7 +154,7 @@ def test_signed_fractions_contracting_to_one_pcf_form_a_family(tmp_path):
     with Store(tmp_path / "f.db") as s:
         s.record(p1, None)
         s.record(p2, None)
-        G = s.graph()
+        G = g.build_graph(s)
     assert G.nodes[target]["type"] == "formula"
     assert g.families(G) == [["esma:1", "esma:2"]]
     assert g.families(G, via=("equivalent-to",)) == []

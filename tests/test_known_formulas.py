@@ -1,4 +1,5 @@
-"""The reference table data/known_formulas.csv: every entry is true, sourced and findable."""
+"""The reference table discovery/data/known_formulas.csv: every entry is true, sourced and
+findable."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from solvers.continued_fractions import PCF
 from solvers.expr import evaluate_expression, parse_expression
 from solvers.pcf_families import normal_form
 
-with open(REFERENCE_TABLE, newline="", encoding="utf-8") as _f:
+with REFERENCE_TABLE.open("r", newline="", encoding="utf-8") as _f:
     TABLE = list(csv.DictReader(_f))
 
 SLOW = {"Brouncker"}  # converges like 1/n: 50 digits are out of reach

@@ -42,7 +42,7 @@ from solvers.expr import (
 from solvers.programs import parse_target
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOGUE = json.loads((ROOT / "data" / "cmfs.json").read_text())
+CATALOGUE = json.loads((ROOT / "search" / "data" / "cmfs.json").read_text())  # package data
 VECTORS = json.loads((ROOT / "data" / "reference" / "cmf_vectors.json").read_text())
 x, y = sp.symbols("x y")
 
@@ -149,7 +149,7 @@ def _old_build(node: ast.AST, symbols: dict[str, sp.Symbol], text: str, depth: i
 
 
 def _catalogue_entries() -> list[tuple[str, str, tuple[str, ...]]]:
-    """(where, text, names) of every entry text in data/cmfs.json and cmf_vectors.json."""
+    """(where, text, names) of every entry text in search/data/cmfs.json and cmf_vectors.json."""
     out = []
     for name, spec in CATALOGUE["cmfs"].items():
         if spec["construction"] == "matrices":

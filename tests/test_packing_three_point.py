@@ -31,10 +31,10 @@ from solvers.packing.tp_model import (
     to_shell,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-TP_CERT = ROOT / "data" / "packing" / "three_point" / "n04.json"
-LP_CERT = ROOT / "data" / "packing" / "lp" / "n04.json"
-REFERENCE = json.loads((ROOT / "data" / "reference" / "packing_reference.json").read_text())
+PACKING = Path(__file__).resolve().parents[1] / "discovery" / "data" / "packing"  # package data
+TP_CERT = PACKING / "three_point" / "n04.json"
+LP_CERT = PACKING / "lp" / "n04.json"
+REFERENCE = json.loads((PACKING / "packing_reference.json").read_text())
 D4 = REFERENCE["best_known_density_lower_bounds"]["4"]          # 0.6168502751
 LP4 = REFERENCE["linear_programming_bound_density"]["4"]         # 0.647705
 CDLS4 = REFERENCE["three_point_bound_density_Cohn_deLaat_Salmon_2022"]["4"]   # 0.636108

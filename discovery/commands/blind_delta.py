@@ -161,15 +161,13 @@ def clusters_result(
 
     from discovery.blind_delta import (
         DEFAULT_MIN_CLUSTER_SIZE,
-        ClusterReport,
         anchor_rows,
         cluster,
-        label_clusters,
         load,
         parse_plane,
         seed_anchor_clusters,
-        summary,
     )
+    from discovery.blind_delta_labels import ClusterReport, label_clusters, summary
 
     plane_t = parse_plane(plane)
     if progress is not None:

@@ -433,7 +433,7 @@ def graph(
             F = g.family_graph(store, constant, radius=radius)
             out: dict = {"db": str(db), **g.family_graph_data(F)}
             if constant is not None:
-                G = store.graph()
+                G = g.build_graph(store)
                 out["constant"] = g.constant_node(constant)
                 out["nodes"], out["edges"] = G.number_of_nodes(), G.number_of_edges()
                 out["formulas"] = [
@@ -505,7 +505,7 @@ def export(
                                  "overwrite it")
         with _open(db) as store:
             if graph_json or graphml is not None:
-                G = store.graph()
+                G = g.build_graph(store)
                 if graphml is not None:
                     g.export_graphml(G, graphml)
             if latex or csv_:

@@ -402,7 +402,7 @@ def find_value_report(store: Store, value: str, constant: str | None = None, lim
     ident = identify(value.strip())
     out["identified"] = ident.to_dict()
     if ident.found:
-        from discovery.store import canonical_constant
+        from solvers.constants import canonical_constant
 
         wanted = [c for c in ident.constants if constant is None
                   or canonical_constant(c) == canonical_constant(constant)]

@@ -1,8 +1,10 @@
 """``discovery packing ...``: sphere-packing upper bounds (LP table, three-point SDP).
 
-Certificates are versioned JSON (every rational as ``"p/q"`` text) under ``data/packing/``:
-``lp/n01.json`` ... ``lp/n32.json`` and ``lp_table.json``. This module is the only place that
-reads or writes them.
+Certificates are versioned JSON (every rational as ``"p/q"`` text), shipped as package data
+under ``discovery/data/packing/`` (:data:`DATA_DIR`): ``lp/n01.json`` ... ``lp/n32.json``,
+``three_point/n04.json`` and ``lp_table.json`` (the summary ``packing table --write`` writes
+next to them), with ``packing_reference.json`` (best known densities and published bounds,
+:func:`reference_data`). This module is the only place that reads or writes them.
 
 Examples
 --------
@@ -12,8 +14,11 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import json
 import time
+from contextlib import ExitStack
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import typer
@@ -40,9 +45,17 @@ __all__ = [
     "sdp_game_command",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = ROOT / "data" / "packing"
-REFERENCE = ROOT / "data" / "reference" / "packing_reference.json"
+#: The shipped packing data, package data of :mod:`discovery` found through
+#: :mod:`importlib.resources`: the reference values, read as a resource.
+REFERENCE = files("discovery") / "data" / "packing" / "packing_reference.json"
+
+# The certificate directory is globbed, passed as a ``--dir`` default and written by
+# ``--write``, so it must be a directory on disk: ``as_file`` gives one (the package's own
+# directory when it is installed as files, as pip installs a wheel), kept for the process.
+_RESOURCES = ExitStack()
+atexit.register(_RESOURCES.close)
+#: The shipped certificates: ``lp/nXX.json``, ``three_point/nXX.json``, ``lp_table.json``.
+DATA_DIR: Path = _RESOURCES.enter_context(as_file(files("discovery") / "data" / "packing"))
 
 packing_app = typer.Typer(help="Sphere-packing upper bounds (LP, three-point SDP).",
                           no_args_is_help=True)
@@ -73,7 +86,7 @@ def parse_dimensions(text: str) -> list[int]:
 
 def reference_data() -> dict:
     """The shipped reference values (best known densities, LP and three-point bounds)."""
-    return json.loads(REFERENCE.read_text())
+    return json.loads(REFERENCE.read_text(encoding="utf-8"))
 
 
 def load_certificate(path: str | Path):

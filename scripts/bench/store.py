@@ -288,7 +288,7 @@ def bench(n: int, baseline_n: int, batch: int, variants: float, reps: int, cli_r
             store.query(constant="zeta3", status="verified", min_digits=200, limit=100)
             lat_top.append(time.perf_counter() - t)
         t = time.perf_counter()
-        G = store.graph()
+        G = g.build_graph(store)
         graph_s = time.perf_counter() - t
         t = time.perf_counter()
         via_graph = g.formulas_for(G, "zeta3")

@@ -50,7 +50,7 @@ from solvers.packing.laguerre import (
     fourier_coefficients,
     to_monomial,
 )
-from solvers.packing.three_point import Formulation
+from solvers.packing.tp_model import Formulation
 
 __all__ = [
     "Factor",

@@ -45,7 +45,7 @@ from solvers.packing.laguerre import alpha_of_dimension, gauss_laguerre_matrix
 from solvers.packing.tp_model import monomials
 
 if TYPE_CHECKING:  # pragma: no cover
-    from solvers.packing.three_point import Formulation
+    from solvers.packing.tp_model import Formulation
 
 __all__ = ["NumericSolution", "solve_sdp", "univariate_top"]
 
