@@ -37,6 +37,7 @@ solvers.errors.EngineError: demo: option 'depth' must be an integer in [8, 10000
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -349,7 +350,7 @@ def interval(gt: float | None = None, *, as_float: bool = False, nullable: bool 
     """
 
     def check(value: Any) -> Any:
-        if len(value) != 2 or not all(_has_type(v, (float,)) for v in value):
+        if len(value) != 2 or not all(_has_type(v, (float,)) and math.isfinite(v) for v in value):
             raise ValueError("")
         lo, hi = value
         if not (lo < hi and (gt is None or gt < lo)):
