@@ -9,9 +9,8 @@ Python API for notebooks::
     >>> identify(PCF("3n^2+3n+1", "-2n^4"), 60).relation
     '1/(2*catalan)'
 
-``verify`` and ``identify`` are the functions (the modules of the same names stay reachable
-as ``discovery.verify``/``discovery.identify`` through ``sys.modules``-based imports such as
-``from discovery.verify import Evidence``).
+``discovery.verify`` and ``discovery.identify`` are the functions; they are defined in the
+modules :mod:`discovery.verification` and :mod:`discovery.identification`.
 
 The public names are loaded on first use (PEP 562), so ``import discovery.cli`` does not
 import the identification, the store or the engines.
@@ -20,15 +19,13 @@ import the identification, the store or the engines.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from discovery.identify import Identification, identify
+    from discovery.identification import Identification, identify
     from discovery.store import Store
+    from discovery.verification import Evidence, verify
     from discovery.verifiers import verify_candidate
-    from discovery.verify import Evidence, verify
     from solvers.continued_fractions import PCF
     from solvers.errors import (
         DiscoveryError,
@@ -62,11 +59,11 @@ __all__ = [
 #: public name -> the module defining it (imported on first access).
 _LAZY = {
     "PCF": "solvers.continued_fractions",
-    "verify": "discovery.verify",
+    "verify": "discovery.verification",
     "verify_candidate": "discovery.verifiers",
-    "Evidence": "discovery.verify",
-    "identify": "discovery.identify",
-    "Identification": "discovery.identify",
+    "Evidence": "discovery.verification",
+    "identify": "discovery.identification",
+    "Identification": "discovery.identification",
     "Store": "discovery.store",
     "parse_expression": "solvers.expr",
     "parse_polynomial": "solvers.expr",
@@ -79,12 +76,6 @@ _LAZY = {
     "EngineError": "solvers.errors",
 }
 
-#: Submodules that share their name with a public function: the package attribute is the
-#: function, also after the submodule is imported (the import system sets the attribute
-#: of a package to each submodule it loads; :class:`_Package` puts the function back).
-_SHADOWED = ("verify", "identify")
-
-
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -96,16 +87,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """The package's module type: ``discovery.verify`` stays the function once the module
-    ``discovery.verify`` is imported (as it always was with eager imports)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            value = getattr(value, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -14,7 +14,7 @@ dynamics table (:mod:`discovery.dynamics`). This module does the rest of the met
    labelled by identifying a few of its representatives (the members with the most digits)
    against the constants catalogue, and is an *open question* if none is identified.
    Members of a labelled cluster are identified against the label (PSLQ: a Möbius or linear
-   relation), verified independently (:func:`discovery.verify.verify`, ball arithmetic) and
+   relation), verified independently (:func:`discovery.verification.verify`, ball arithmetic) and
    recorded in the store as conjectures, related to the anchor (or representative) that
    labelled their cluster.
    Open questions are reported, never stored.

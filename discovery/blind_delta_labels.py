@@ -6,7 +6,7 @@ The second half of the method of Shalyt et al. (NeurIPS 2024) after
 without one is labelled by identifying its representatives (the members with the most digits)
 against the constants catalogue, and is an *open question* if none is identified. Members of
 a labelled cluster are identified against the label (PSLQ: a Möbius relation), verified
-independently (:func:`discovery.verify.verify`, ball arithmetic) and recorded in the store as
+independently (:func:`discovery.verification.verify`, ball arithmetic) and recorded in the store as
 conjectures related (``labelled-by``) to the anchor or representative that labelled their
 cluster. Open questions are reported, never stored. :func:`summary` is the JSON of
 ``discovery blind-delta clusters``.
@@ -241,7 +241,7 @@ def label_clusters(
         Representatives reported per cluster (distinct values).
     basis : sequence of str, optional
         The catalogue for clusters without an anchor (default: the identify catalogue,
-        :func:`discovery.identify.default_basis`).
+        :func:`discovery.identification.default_basis`).
     identify_open : int, optional
         Identify the representatives of at most this many clusters without an anchor (the
         largest first); default: all of them.
@@ -390,7 +390,7 @@ def label_clusters(
 def _record_anchor(store: Store, x: Anchor, cid: int, plane: tuple[str, str], digits: int,
                    record: bool, max_depth: int) -> str:
     """Verify an anchor (unless the store has it verified already) and record it."""
-    from discovery.verify import verify
+    from discovery.verification import verify
     from search.base import Candidate
 
     if _already_verified(store, x.key, digits) is not None:
@@ -440,7 +440,7 @@ def _representative(table: Mapping[str, Any], i: int) -> dict:
 def _identify_text(job: tuple[str | None, tuple[str, ...] | None]) -> dict:
     """Identify a limit given as decimal text (one Möbius relation in one basis constant at a
     time, or an algebraic number of degree <= 2); JSON-able."""
-    from discovery.identify import identify
+    from discovery.identification import identify
     from solvers.errors import DiscoveryError
 
     text, basis = job
@@ -488,8 +488,8 @@ def _check_members(store: Store, table: Mapping[str, Any], rep: ClusterReport,
                    members: np.ndarray, bases: Mapping[str, tuple[str, str | None]],
                    plane: tuple[str, str], digits: int, identify_digits: int, record: bool,
                    max_depth: int, anchor_verdicts: Mapping[str, str]) -> None:
-    from discovery.identify import identify
-    from discovery.verify import verify
+    from discovery.identification import identify
+    from discovery.verification import verify
     from search.base import Candidate
     from solvers.errors import DiscoveryError
 

@@ -79,7 +79,7 @@ def identify(
     json_: bool = JSON,
 ) -> None:
     """Find a closed form (Möbius or small integer relation) for a PCF limit or a number."""
-    from discovery.identify import identify as run_identify
+    from discovery.identification import identify as run_identify
     from discovery.progress import command_progress
 
     with user_errors(), command_progress("identify", enabled=not json_) as progress:
@@ -128,7 +128,7 @@ def _decimal(text: str):
 
 def _pcf_value(pcf, digits: int, progress=None):
     """The PCF's limit to ``digits`` digits (depth from its measured rate)."""
-    from discovery.verify import _plan_depth
+    from discovery.verification import _plan_depth
     from solvers.continued_fractions import limit_from_convergents
 
     depth, m, rate, _ = _plan_depth(pcf, digits + 10, 200_000, progress)
@@ -195,8 +195,8 @@ def famous(
     json_: bool = JSON,
 ) -> None:
     """Verify and identify a handful of famous continued fractions (a quick showcase)."""
-    from discovery.identify import identify as run_identify
-    from discovery.verify import verify as run_verify
+    from discovery.identification import identify as run_identify
+    from discovery.verification import verify as run_verify
 
     famous = [
         ("Apéry ζ(3)", "34n^3+51n^2+27n+5", "-n^6", "6/zeta(3)"),

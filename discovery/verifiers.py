@@ -5,7 +5,7 @@ found it, in the client process, before the store records it:
 
 * continued fractions -- ``pcf`` (polynomial continued fractions), ``esma`` (signed
   continued-fraction patterns) and ``cmf`` (walks of a conservative matrix field) -- by
-  :func:`discovery.verify.verify`: exact convergents to a depth chosen from the measured
+  :func:`discovery.verification.verify`: exact convergents to a depth chosen from the measured
   convergence rate, against the claim evaluated independently at higher precision;
 * ``program`` (evolved numeric programs) by re-measuring the error against a 50-digit
   reference on a dense grid with local maximisation (and, when the candidate asks for it,
@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from discovery.verify import Evidence, verify
+from discovery.verification import Evidence, verify
 from search.base import Candidate
 from solvers.errors import DiscoveryError
 
@@ -50,7 +50,7 @@ _VERIFIERS: dict[str, Verifier] = {}
 def register_verifier(kind: str) -> Callable[[Verifier], Verifier]:
     """Decorator registering ``fn(candidate, digits) -> evidence`` for candidates of ``kind``.
 
-    The evidence is an :class:`~discovery.verify.Evidence` or a dict with at least a
+    The evidence is an :class:`~discovery.verification.Evidence` or a dict with at least a
     ``verdict``; a ``verified_claim`` entry replaces the candidate's claim in the store.
     """
 

@@ -11,7 +11,7 @@ import mpmath
 import pytest
 from flint import arb
 
-from discovery.verify import verify
+from discovery.verification import verify
 from solvers.balls import MPMATH_ONLY, evaluate_ball
 from solvers.constants import CONSTANTS, evaluate_constant, get_constant
 from solvers.continued_fractions import PCF

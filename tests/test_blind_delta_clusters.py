@@ -20,7 +20,7 @@ import pytest
 from discovery import blind_delta as bd
 from discovery import blind_delta_labels as bl
 from discovery.store import Store
-from discovery.verify import verify
+from discovery.verification import verify
 from solvers.continued_fractions import PCF
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,6 +1,6 @@
 """The store as a catalogue of families (discovery.catalogue): grouping, maps, queries, display.
 
-Every claim recorded here is verified in the test with discovery.verify.verify first; the
+Every claim recorded here is verified in the test with discovery.verification.verify first; the
 expected values are exact identities (Euler: (e+1)/(e-1) = [2; 6, 10, 14, ...]) evaluated
 with mpmath, or digits of e from the reference table.
 """
@@ -23,7 +23,7 @@ from discovery.catalogue import (
     relation_sentence,
 )
 from discovery.store import Store
-from discovery.verify import verify
+from discovery.verification import verify
 from search.base import Candidate
 from solvers.continued_fractions import PCF
 from solvers.errors import StoreError

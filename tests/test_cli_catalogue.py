@@ -30,8 +30,8 @@ from typer.testing import CliRunner
 from discovery import graph as g
 from discovery.commands.db import db_app
 from discovery.store import Store
+from discovery.verification import verify
 from discovery.verifiers import verify_candidate
-from discovery.verify import verify
 from search.base import Candidate
 from solvers.continued_fractions import PCF
 from solvers.expr import evaluate_expression, parse_expression

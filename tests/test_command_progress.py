@@ -168,7 +168,7 @@ def test_fit_float32_polynomial_reports_its_stages():
 
 
 def test_verify_reports_its_stages_and_keeps_the_evidence():
-    from discovery.verify import verify
+    from discovery.verification import verify
     from solvers.continued_fractions import PCF
 
     pcf = PCF("34n^3+51n^2+27n+5", "-n^6")
@@ -186,7 +186,7 @@ def test_verify_reports_its_stages_and_keeps_the_evidence():
 def test_identify_reports_each_relation_search():
     import mpmath
 
-    from discovery.identify import identify
+    from discovery.identification import identify
 
     ctx = mpmath.MPContext()
     ctx.dps = 50

@@ -19,7 +19,7 @@ from conftest import load_pcf_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discovery.identify import Identification, default_basis, identify
+from discovery.identification import Identification, default_basis, identify
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr import constants_in, evaluate_expression, parse_expression
 from solvers.relations import (

@@ -10,7 +10,7 @@ import pytest
 from conftest import load_pcf_rows
 
 from discovery.known import REFERENCE_TABLE, known_formulas, known_source
-from discovery.verify import verify
+from discovery.verification import verify
 from solvers.continued_fractions import PCF
 from solvers.expr import evaluate_expression, parse_expression
 from solvers.pcf_families import normal_form

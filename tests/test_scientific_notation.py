@@ -9,7 +9,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discovery.verify import verify
+from discovery.verification import verify
 from solvers.continued_fractions import PCF
 from solvers.expr import parse_expression
 

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 HEAVY = ["numba", "cvxpy", "clarabel", "matplotlib", "networkx", "scipy", "search.evolution",
-         "search.sdp_game", "search.esma", "search.cmf", "discovery.identify",
+         "search.sdp_game", "search.esma", "search.cmf", "discovery.identification",
          "discovery.store", "discovery.campaign", "discovery.runner"]
 
 
@@ -62,7 +62,7 @@ def test_verify_runs_without_heavy_modules_and_without_pydantic():
     result, tail = json.loads(lines[0]), json.loads(lines[-1])
     assert result["verdict"] == "verified" and result["digits"] >= 50
     assert tail["code"] == 0
-    assert set(tail["heavy"]) <= {"discovery.identify"}, tail  # (identify: on a refutation)
+    assert set(tail["heavy"]) <= {"discovery.identification"}, tail  # (identify: on a refutation)
 
 
 def test_the_console_script_verifies_the_golden_ratio():
@@ -131,31 +131,32 @@ def test_an_engine_module_that_is_missing_is_an_unknown_engine():
         base.ENGINE_MODULES.pop("ghost-engine", None)
 
 
-def test_package_names_are_lazy_and_verify_stays_the_function():
+def test_package_names_are_lazy_and_modules_are_not_shadowed():
     out = run_python(
         "import json, sys, types\n"
         "import discovery\n"
-        "loaded = [m for m in ('discovery.verify', 'discovery.identify', 'discovery.store')\n"
+        "loaded = [m for m in ('discovery.verification', 'discovery.identification',\n"
+        "                      'discovery.store')\n"
         "          if m in sys.modules]\n"
-        "from discovery.verify import Evidence\n"  # imports the submodule discovery.verify
-        "import discovery.identify\n"
+        "import discovery.verification as vm\n"
+        "import discovery.identification as im\n"
         "from discovery import PCF, Store, identify, verify, verify_candidate\n"
         "print(json.dumps({\n"
         "    'loaded': loaded,\n"
         "    'verify': [type(verify).__name__, verify.__module__],\n"
-        "    'attr': isinstance(discovery.verify, types.ModuleType)\n"
-        "            or isinstance(discovery.identify, types.ModuleType),\n"
         "    'identify': [type(identify).__name__, identify.__module__],\n"
-        "    'module': type(sys.modules['discovery.verify']).__name__,\n"
-        "    'evidence': Evidence.__module__, 'pcf': PCF.__name__, 'store': Store.__name__,\n"
+        "    'modules': [isinstance(vm, types.ModuleType), isinstance(im, types.ModuleType),\n"
+        "                vm.verify is verify, im.identify is identify,\n"
+        "                discovery.verification is vm, discovery.verify is verify],\n"
+        "    'evidence': vm.Evidence.__module__, 'pcf': PCF.__name__, 'store': Store.__name__,\n"
         "    'all': sorted(set(discovery.__all__) - set(dir(discovery))),\n"
         "}))\n"
     )
     assert out["loaded"] == []
-    assert out["verify"] == ["function", "discovery.verify"]
-    assert out["identify"] == ["function", "discovery.identify"]
-    assert out["attr"] is False and out["module"] == "module"
-    assert (out["evidence"], out["pcf"], out["store"]) == ("discovery.verify", "PCF", "Store")
+    assert out["verify"] == ["function", "discovery.verification"]
+    assert out["identify"] == ["function", "discovery.identification"]
+    assert out["modules"] == [True] * 6
+    assert (out["evidence"], out["pcf"], out["store"]) == ("discovery.verification", "PCF", "Store")
     assert out["all"] == []
 
 

@@ -21,7 +21,7 @@ import pytest
 from discovery import store as store_module
 from discovery.catalogue import count_families, family_members, list_families
 from discovery.store import APPLICATION_ID, SCHEMA_VERSION, Store, dumps, loads
-from discovery.verify import verify
+from discovery.verification import verify
 from solvers.continued_fractions import PCF
 from solvers.errors import StoreError
 from solvers.expr import evaluate_expression, parse_expression

@@ -9,8 +9,8 @@ import mpmath
 import pytest
 from conftest import load_pcf_rows
 
+from discovery.verification import verify
 from discovery.verifiers import verify_candidate
-from discovery.verify import verify
 from search.base import Candidate
 from solvers.continued_fractions import PCF
 

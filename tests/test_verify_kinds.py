@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from discovery.cli import app
 from discovery.store import Store
-from discovery.verify import Evidence
+from discovery.verification import Evidence
 from search.base import Candidate
 from solvers.continued_fractions import PCF
 from solvers.signed_cf import SignedCFPattern
@@ -115,7 +115,7 @@ APERY = PCF("34n^3+51n^2+27n+5", "-n^6")
 @pytest.fixture
 def apery_store(tmp_path):
     """A store holding Apéry's PCF with a 50-digit evidence."""
-    from discovery.verify import verify
+    from discovery.verification import verify
 
     db = tmp_path / "c.db"
     cand = Candidate("pcf", APERY.key, APERY.to_dict(), "6/zeta(3)", "zeta3", {"digits": 30})

@@ -397,7 +397,7 @@ def find_value_report(store: Store, value: str, constant: str | None = None, lim
                  "constant_families": []}
     if matches:
         return out
-    from discovery.identify import identify
+    from discovery.identification import identify
 
     ident = identify(value.strip())
     out["identified"] = ident.to_dict()

@@ -14,7 +14,7 @@ source is given:
   ``--digits`` and the evidence ADDED to the store.
 
 Every mode but ``--id`` needs ``--claim``. The verification is
-:func:`discovery.verify.verify` (exact convergents against the claim evaluated
+:func:`discovery.verification.verify` (exact convergents against the claim evaluated
 independently); only this module's command line is new.
 """
 
@@ -289,7 +289,7 @@ def verify_command(
             raise ValueError(f"--plot needs a continued fraction, not a {src.kind} conjecture")
         recorded = None
         if src.record is None:
-            from discovery.verify import verify as run_verify
+            from discovery.verification import verify as run_verify
 
             ev = run_verify(src.formula, claim, digits, max_depth=max_depth, progress=progress)
         else:

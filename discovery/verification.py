@@ -364,7 +364,7 @@ def _true_limit(x: Any, digits: int, claim: Any) -> str:
     """The formula's limit as ``identify`` finds it quickly (basis: the claim's constants)."""
     if digits < 20:
         return ""
-    from discovery.identify import identify
+    from discovery.identification import identify
     from solvers.expr import constants_in
 
     basis = list(constants_in(claim)) or None
