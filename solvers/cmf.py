@@ -44,6 +44,7 @@ from typing import Any
 import flint
 import sympy as sp
 from gmpy2 import mpz
+from mpmath.libmp import dps_to_prec
 
 from solvers.cmf_entries import (
     _adjugate,
@@ -561,11 +562,11 @@ class CMFTrajectory:
             return math.inf
         return (e1 - e2) / (depth - depth // 2)
 
-    def delta(self, depth: int, limit: Any = None, prec: int | None = None) -> float:
+    def delta(self, depth: int, limit: Any = None, dps: int | None = None) -> float:
         """Irrationality measure δ of ``p_N/q_N`` (gcd-reduced), against a deeper limit.
 
         ``|L - p/q| = q'^{-(1+δ)}`` with ``q' = q / gcd(p, q)``; the limit is taken from a walk
-        twice as deep unless given (with its precision ``prec`` in bits).
+        twice as deep unless given (with its precision ``dps`` in decimal digits).
         """
         _, p, _, q = self.convergents(depth)
         if limit is None:
@@ -576,10 +577,10 @@ class CMFTrajectory:
                     f"the depth-{2 * depth} walk is not much more accurate than depth {depth}; "
                     "δ would be meaningless"
                 )
-            limit, prec = ref.value, ref.prec
-        if prec is None:
-            raise DiscoveryError("give prec (bits) together with limit")
-        return irrationality_measure(p, q, limit, prec)
+            return irrationality_measure(p, q, ref.value, ref.prec)
+        if dps is None:
+            raise DiscoveryError("give dps (the limit's decimal digits) together with limit")
+        return irrationality_measure(p, q, limit, dps_to_prec(dps))
 
     # -- PCF
     def pcf(self) -> PCFExtraction:

@@ -25,6 +25,7 @@ from typing import Any
 import gmpy2
 import mpmath
 from gmpy2 import mpz
+from mpmath.libmp import dps_to_prec
 
 from solvers.errors import DivergenceError, PrecisionError
 from solvers.keys import canonical_key
@@ -619,10 +620,11 @@ class PCF:
             return math.inf
         return (e1 - e2) / (depth - half)
 
-    def delta(self, depth: int, limit: Any = None, prec: int | None = None) -> float:
+    def delta(self, depth: int, limit: Any = None, dps: int | None = None) -> float:
         """Irrationality measure δ of the depth-``N`` convergent, gcd-reduced.
 
-        The limit is taken from a convergent twice as deep unless given.
+        The limit is taken from a convergent twice as deep unless given (with its precision
+        ``dps`` in decimal digits).
 
         Examples
         --------
@@ -638,10 +640,10 @@ class PCF:
                     f"the depth-{2 * depth} limit (error 1e{ref.error:.0f}) is not much better "
                     f"than the depth-{depth} convergent (1e{err:.0f}); δ would be meaningless"
                 )
-            limit, prec = ref.value, ref.prec
-        if prec is None:
-            raise ValueError("give prec (bits) together with limit")
-        return irrationality_measure(p, q, limit, prec)
+            return irrationality_measure(p, q, ref.value, ref.prec)
+        if dps is None:
+            raise ValueError("give dps (the limit's decimal digits) together with limit")
+        return irrationality_measure(p, q, limit, dps_to_prec(dps))
 
     # -- transforms
     def inflate(self, c: Any) -> PCF:

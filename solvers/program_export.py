@@ -49,8 +49,8 @@ def _py_const(v: float) -> str:
     return r if v >= 0 else f"({r})"
 
 
-def _paren(e: tuple[str, int], prec: int) -> str:
-    return e[0] if e[1] >= prec else f"({e[0]})"
+def _paren(e: tuple[str, int], precedence: int) -> str:
+    return e[0] if e[1] >= precedence else f"({e[0]})"
 
 
 def program_lines(p: Program, const: Callable[[float], str],
@@ -86,17 +86,17 @@ def program_lines(p: Program, const: Callable[[float], str],
         op = BY_NAME[nd.op]
         a = [exprs[j] for j in nd.args]
         if op.symbol is None:
-            text, prec = f"{func(op.name)}({', '.join(e[0] for e in a)})", 3
+            text, precedence = f"{func(op.name)}({', '.join(e[0] for e in a)})", 3
         else:
-            prec = op.prec
-            left = _paren(a[0], prec)
-            right = _paren(a[1], prec if op.assoc else prec + 1)
+            precedence = op.precedence
+            left = _paren(a[0], precedence)
+            right = _paren(a[1], precedence if op.assoc else precedence + 1)
             symbol = op.symbol
             rnode = nodes[nd.args[1]]
             if op.flip is not None and rnode.op == "const" and rnode.value < 0:
                 symbol = BY_NAME[op.flip].symbol
                 right = const(-rnode.value)
-            space = " " if prec == 1 else ""
+            space = " " if precedence == 1 else ""
             text = f"{left}{space}{symbol}{space}{right}"
         if uses[i] > 1 and i != len(nodes) - 1 and reachable[i]:
             count += 1
@@ -104,7 +104,7 @@ def program_lines(p: Program, const: Callable[[float], str],
             lines.append((name, text))
             exprs.append((name, 3))
         else:
-            exprs.append((text, prec))
+            exprs.append((text, precedence))
     return lines, exprs[-1][0]
 
 

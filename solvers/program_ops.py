@@ -83,7 +83,7 @@ class Op:
         numba expression of the derivative (forward mode), or None (no Jacobian: ``nan``).
     symbol : str or None
         Infix symbol in text output; None writes ``name(a, b, ...)``.
-    prec : int
+    precedence : int
         Precedence of the infix form (3: atom or function call).
     assoc : bool
         Associative infix form: a right operand of the same precedence needs no parentheses
@@ -110,7 +110,7 @@ class Op:
     f32: str | None = None
     grad: str | None = None
     symbol: str | None = None
-    prec: int = 3
+    precedence: int = 3
     assoc: bool = False
     commute: int = 0
     flip: str | None = None
@@ -154,15 +154,15 @@ OPERATIONS: tuple[Op, ...] = (
     Op("x", 0, 0, program=True),
     Op("const", 1, 0, program=True),
     Op("add", 2, 2, mp=lambda ctx, a, b: a + b, f64="{a} + {b}", f32=ROUND,
-       grad="{da} + {db}", symbol="+", prec=1, assoc=True, commute=2, flip="sub",
+       grad="{da} + {db}", symbol="+", precedence=1, assoc=True, commute=2, flip="sub",
        py=operator.add, program=True),
     Op("sub", 3, 2, mp=lambda ctx, a, b: a - b, f64="{a} - {b}", f32=ROUND,
-       grad="{da} - {db}", symbol="-", prec=1, flip="add", py=operator.sub, program=True),
+       grad="{da} - {db}", symbol="-", precedence=1, flip="add", py=operator.sub, program=True),
     Op("mul", 4, 2, mp=lambda ctx, a, b: a * b, f64="{a} * {b}", f32=ROUND,
-       grad="{da} * {b} + {a} * {db}", symbol="*", prec=2, assoc=True, commute=2,
+       grad="{da} * {b} + {a} * {db}", symbol="*", precedence=2, assoc=True, commute=2,
        py=operator.mul, program=True),
     Op("div", 5, 2, mp=_mp_div, f64="{a} / {b}", f32=ROUND, grad="({da} - {r} * {db}) / {b}",
-       symbol="/", prec=2, py=operator.truediv, program=True),
+       symbol="/", precedence=2, py=operator.truediv, program=True),
     Op("fma", 6, 3, mp=_mp_fma, f64="{a} * {b} + {c}", f32="_fma32_impl({a}, {b}, {c})",
        grad="{da} * {b} + {a} * {db} + {dc}", commute=2, py=_fma, program=True),
     Op("neg", 7, 1, mp=lambda ctx, a: -a, f64="-{a}"),

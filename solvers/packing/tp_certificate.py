@@ -90,9 +90,9 @@ class Factor:
     rows: tuple[tuple[int, ...], ...]
 
     @classmethod
-    def from_psd(cls, Q: np.ndarray, bits: int = 52, rel_cut: float = 1e-14) -> Factor:
+    def from_psd(cls, Q: np.ndarray, prec: int = 52, rel_cut: float = 1e-14) -> Factor:
         """Round a (nearly) PSD float matrix: eigenvalues clipped at 0, columns below
-        ``rel_cut`` of the largest dropped, entries rounded to ``bits`` bits."""
+        ``rel_cut`` of the largest dropped, entries rounded to ``prec`` bits."""
         Q = 0.5 * (np.asarray(Q, float) + np.asarray(Q, float).T)
         if Q.size == 0:
             return cls(0, ())
@@ -103,7 +103,7 @@ class Factor:
         big = float(np.abs(L).max()) if L.size else 0.0
         if big == 0.0:
             return cls(0, tuple(() for _ in range(Q.shape[0])))
-        e = bits - math.frexp(big)[1]
+        e = prec - math.frexp(big)[1]
         Li = np.rint(np.ldexp(L, e)).astype(object)
         return cls(e, tuple(tuple(int(v) for v in row) for row in Li))
 
