@@ -69,7 +69,8 @@ __all__ = [
     "FAMILY_EDGE_TYPES",
 ]
 
-_STATUS_ORDER = {"proven": 0, "verified": 1, "inconclusive": 2, "proposed": 3, "refuted": 4}
+_STATUS_ORDER = {"proven": 0, "verified": 1, "inconclusive": 2, "proposed": 3, "refuted": 4,
+                 "contradicted": 5}
 
 
 def constant_node(name: str) -> str:
@@ -330,6 +331,7 @@ _STATUS_COLOURS = {
     "inconclusive": "#fdb863",
     "proposed": "#bababa",
     "refuted": "#d6604d",
+    "contradicted": "#762a83",
 }
 _EDGE_COLOURS = {"evaluates-to": "#4d4d4d", "equivalent-to": "#2166ac", "derived-from": "#8073ac"}
 

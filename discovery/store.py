@@ -13,7 +13,10 @@ Records
   known formula appends an evidence entry and bumps ``times_found``; it never
   adds a row. The status only moves up the order
   ``proposed < inconclusive < verified < refuted < proven``: a refutation needs a
-  refuting evidence entry, and nothing moves a verified conjecture back to proposed.
+  refuting evidence entry, and nothing moves a verified conjecture back to proposed. A
+  proof and a refutation of the same claim are a contradiction, not a merge: the status
+  becomes ``contradicted`` (and stays so), with both evidence entries kept, for a person to
+  look at.
 * **relations**: typed edges ``src -type-> dst`` between keys (conjectures,
   ``const:<name>`` constants, ``run:<id>`` runs), unique per ``(src, type, dst)``.
 * **runs** and **finished_tasks**: what each run (engine + configuration) has
@@ -388,7 +391,9 @@ class Store(RunLedger):
                 cid, old_status, old_digits, old_evidence, old_claim = row[0]
                 if candidate.claim != old_claim:
                     entry["claim"] = candidate.claim
-                if _RANK[old_status] > _RANK[status]:
+                if {old_status, status} == {"refuted", "proven"}:
+                    status = "contradicted"  # a proof and a refutation: one of them is wrong
+                elif _RANK[old_status] > _RANK[status]:
                     status = old_status
                 if old_digits is not None and (digits is None or old_digits > digits):
                     digits = old_digits

@@ -50,7 +50,9 @@ __all__ = [
 ]
 
 #: Statuses of a conjecture, in the order a status may only move up.
-STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
+#: Conjecture statuses, in the order in which evidence merges them (the highest wins), except
+#: that a proof and a refutation together make ``contradicted``.
+STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven", "contradicted")
 _RANK = {s: i for i, s in enumerate(STATUSES)}
 #: The relation types the workbench itself writes (others are accepted).
 RELATION_TYPES = ("evaluates-to", "equivalent-to", "derived-from", "improves", "found-by")

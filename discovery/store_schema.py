@@ -43,8 +43,11 @@ __all__ = [
 ]
 
 #: The schema version this workbench writes and reads.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x4D445742  # "MDWB": marks an SQLite file as a conjecture store
+
+_CONJECTURE_COLUMNS = ("id, key, kind, formula, claim, constant, status, digits, evidence, engine, "
+                       "first_seen, last_seen, times_found, family, family_map")
 
 #: Version -> the SQL statements that upgrade a store from the version before it.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -160,6 +163,42 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (a, b)
         ) WITHOUT ROWID""",
         "CREATE INDEX pcf_dynamics_status ON pcf_dynamics(status)",
+    ),
+    # v5: the status 'contradicted' (a proof and a refutation of one claim). SQLite cannot
+    # change a CHECK constraint in place, so the table is rebuilt: the families' references
+    # to their representatives are set aside while the old table is dropped, then restored.
+    5: (
+        "CREATE TEMP TABLE v5_representatives AS SELECT id, representative FROM families",
+        "UPDATE families SET representative = NULL",
+        """CREATE TABLE conjectures_v5 (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            formula TEXT NOT NULL,
+            claim TEXT NOT NULL,
+            constant TEXT,
+            status TEXT NOT NULL CHECK (status IN
+                ('proposed', 'inconclusive', 'verified', 'refuted', 'proven', 'contradicted')),
+            digits INTEGER,
+            evidence TEXT NOT NULL DEFAULT '[]',
+            engine TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            times_found INTEGER NOT NULL DEFAULT 1,
+            family INTEGER REFERENCES families(id),
+            family_map TEXT
+        )""",
+        f"INSERT INTO conjectures_v5 ({_CONJECTURE_COLUMNS}) "
+        f"SELECT {_CONJECTURE_COLUMNS} FROM conjectures",
+        "DROP TABLE conjectures",
+        "ALTER TABLE conjectures_v5 RENAME TO conjectures",
+        "CREATE INDEX conjectures_constant ON conjectures(constant)",
+        "CREATE INDEX conjectures_kind ON conjectures(kind)",
+        "CREATE INDEX conjectures_status ON conjectures(status)",
+        "CREATE INDEX conjectures_family ON conjectures(family)",
+        "UPDATE families SET representative = (SELECT r.representative FROM v5_representatives r "
+        "WHERE r.id = families.id)",
+        "DROP TABLE v5_representatives",
     ),
 }
 

@@ -92,8 +92,23 @@ def test_refuted_wins_over_verified_only_with_refuting_evidence(store):
     assert rec.digits == 40  # a refuting entry's agreement never counts as "digits agreed"
     store.record(EULER_E, ev("verified", 80))
     assert store.get(EULER_E.key).status == "refuted"
+    # a proof after a refutation is a contradiction (one of them is wrong): flagged, and both
+    # evidence entries kept
     store.record(EULER_E, ev("proven"))
-    assert store.get(EULER_E.key).status == "proven"
+    rec = store.get(EULER_E.key)
+    assert rec.status == "contradicted"
+    verdicts = [e["verdict"] for e in rec.evidence]
+    assert "refuted" in verdicts and "proven" in verdicts
+    store.record(EULER_E, ev("verified", 120))
+    assert store.get(EULER_E.key).status == "contradicted"
+    assert store.stats()["by_status"] == {"contradicted": 1}
+
+
+def test_a_refutation_of_a_proven_formula_is_a_contradiction(store):
+    store.record(APERY, ev("proven"))
+    store.record(APERY, ev("refuted", 2))
+    assert store.get(APERY.key).status == "contradicted"
+    assert [r.key for r in store.query(status="contradicted")] == [APERY.key]
 
 
 @settings(max_examples=40, deadline=None)
@@ -118,7 +133,11 @@ def test_final_status_does_not_depend_on_the_order_of_evidence(entries):
     assert len(results) == 1
     status, digits, times = results.pop()
     order = ["proposed", "inconclusive", "verified", "refuted", "proven"]
-    assert status == max(((v or "proposed") for v, _ in entries), key=order.index)
+    verdicts = {v or "proposed" for v, _ in entries}
+    if {"refuted", "proven"} <= verdicts:
+        assert status == "contradicted"
+    else:
+        assert status == max(verdicts, key=order.index)
     good = [d for v, d in entries if v != "refuted"]
     assert digits == (max(good) if good else None)
     assert times == len(entries)

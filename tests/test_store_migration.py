@@ -19,6 +19,7 @@ import mpmath
 import pytest
 
 from discovery import store as store_module
+from discovery import store_schema
 from discovery.catalogue import count_families, family_members, list_families
 from discovery.store import APPLICATION_ID, SCHEMA_VERSION, Store, dumps, loads
 from discovery.verification import verify
@@ -428,3 +429,44 @@ def test_migration_keeps_a_refuted_conjecture_in_its_family(tmp_path):
         fam = store.family(PCF("4n+2", 1).key)
         assert rec.family == fam.id
         assert fam.digits == store.get(fam.key).digits  # from the representative
+
+
+def test_v4_store_gains_the_contradicted_status_and_keeps_every_row(tmp_path):
+    # a v4 store made by the v4 migrations and filled through a v4 connection: families with
+    # representatives (which reference the conjectures table that v5 rebuilds)
+    path = tmp_path / "v4.db"
+    shutil.copyfile(FIXTURE, path)
+    with Store(path):  # v1 -> current, with families backfilled
+        pass
+    before = _raw(path)
+    conn = sqlite3.connect(path)
+    reps = dict(conn.execute("SELECT id, representative FROM families"))
+    # take the file back to v4's CHECK constraint: a fresh v4 schema, then the rows
+    conn.close()
+    v4 = tmp_path / "fresh_v4.db"
+    c4 = store_schema.connect(str(v4), uri=False, timeout=1.0)
+    store_schema.migrate(c4, v4, target=4)
+    c4.execute("PRAGMA foreign_keys = OFF")
+    c4.execute("ATTACH DATABASE ? AS old", (str(path),))
+    for table in ("runs", "families", "conjectures", "relations"):
+        c4.execute(f"INSERT INTO main.{table} SELECT * FROM old.{table}")
+    c4.execute("DETACH DATABASE old")
+    with pytest.raises(sqlite3.IntegrityError):  # v4 does not know the status
+        c4.execute("UPDATE conjectures SET status = 'contradicted' WHERE id = 1")
+    c4.close()
+    with Store(v4) as store:
+        assert store.schema_version == SCHEMA_VERSION == 5
+    after = _raw(v4)
+    assert after["conjectures"] == before["conjectures"]
+    conn = sqlite3.connect(v4)
+    try:
+        assert dict(conn.execute("SELECT id, representative FROM families")) == reps
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        indexes = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'conjectures'")}
+        assert {"conjectures_constant", "conjectures_kind", "conjectures_status",
+                "conjectures_family"} <= indexes
+        conn.execute("UPDATE conjectures SET status = 'contradicted' WHERE id = 1")
+    finally:
+        conn.close()

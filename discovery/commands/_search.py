@@ -116,7 +116,8 @@ def conjectures_of(store: Any, run_ids: int | Iterable[int], kind: str | None = 
     """The conjectures runs have recorded (their ``found-by`` edges), best first:
     proven/verified before the rest, most digits first."""
     ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
-    order = {"proven": 0, "verified": 1, "inconclusive": 2, "proposed": 3, "refuted": 4}
+    order = {"proven": 0, "verified": 1, "inconclusive": 2, "proposed": 3, "refuted": 4,
+             "contradicted": 5}
     keys = [r.src for run_id in ids
             for r in store.relations(type="found-by", dst=f"run:{run_id}")]
     records = [store.get(k) for k in dict.fromkeys(keys)]

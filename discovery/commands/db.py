@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the store is imported when a command opens it (a fast `disc
 #: ``discovery.store.DEFAULT_DB`` and ``STATUSES``, spelled out so that building the command
 #: line does not import the store (tests/test_startup.py checks that they agree).
 DEFAULT_DB = "conjectures.db"
-STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
+STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven", "contradicted")
 
 __all__ = ["db_app", "main"]
 
