@@ -29,3 +29,17 @@ def load_json(name: str):
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say how many doctests of the library (``solvers/``, ``search/``, ``discovery/``) ran."""
+    library = ("solvers/", "search/", "discovery/")
+    counts = {
+        outcome: sum(1 for r in terminalreporter.stats.get(outcome, [])
+                     if r.nodeid.startswith(library) and r.when == "call")
+        for outcome in ("passed", "failed")
+    }
+    if any(counts.values()):
+        terminalreporter.write_line(
+            f"library doctests: {counts['passed']} passed, {counts['failed']} failed"
+        )
