@@ -39,6 +39,7 @@ import mpmath
 import numba
 import numpy as np
 
+from solvers.jit import njit
 from solvers.programs import (
     Program,
     ProgramBuilder,
@@ -59,7 +60,7 @@ __all__ = [
     "fit_float32_polynomial",
 ]
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+_JIT = {"error_model": "numpy", "nogil": True}
 
 
 def _bits(v: float) -> int:
@@ -105,7 +106,7 @@ def count_float32(a: float, b: float) -> int:
     return sum(stop - start for start, stop, _ in float32_ranges(a, b))
 
 
-@numba.njit(inline="always", **_JIT)
+@njit(inline="always", **_JIT)
 def _ulp_of(r):  # pragma: no cover - compiled
     if r == 0.0:
         return 2.0**-149
@@ -113,7 +114,7 @@ def _ulp_of(r):  # pragma: no cover - compiled
     return math.ldexp(1.0, max(e - 24, -149))
 
 
-@numba.njit(parallel=True, **_JIT)
+@njit(parallel=True, **_JIT)
 def _scan(code, consts, tcode, tconsts, start, stop, negative, chunk):  # pragma: no cover
     total = stop - start
     nch = (total + chunk - 1) // chunk

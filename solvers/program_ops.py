@@ -34,8 +34,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
+
+from solvers.jit import njit
 
 __all__ = [
     "ROUND",
@@ -288,10 +289,10 @@ def run_mp(instrs: tuple, consts: Sequence[Any], x: Any, ctx: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Helpers of the float32 snippets (compiled)
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+_JIT = {"error_model": "numpy", "nogil": True}
 
 
-@numba.njit(inline="always", **_JIT)
+@njit(inline="always", **_JIT)
 def _fma32_impl(a, b, c):  # pragma: no cover - compiled
     p = np.float64(a) * np.float64(b)  # exact: 24 + 24 bits <= 53
     c64 = np.float64(c)
@@ -309,7 +310,7 @@ def _fma32_impl(a, b, c):  # pragma: no cover - compiled
     return r
 
 
-@numba.njit(**_JIT)
+@njit(**_JIT)
 def fma32(a, b, c):  # pragma: no cover - compiled
     """Correctly rounded float32 ``a*b + c`` (one rounding), emulated in float64.
 
