@@ -49,10 +49,37 @@ APPLICATION_ID = 0x4D445742  # "MDWB": marks an SQLite file as a conjecture stor
 _CONJECTURE_COLUMNS = ("id, key, kind, formula, claim, constant, status, digits, evidence, engine, "
                        "first_seen, last_seen, times_found, family, family_map")
 
-#: Version -> the SQL statements that upgrade a store from the version before it.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE conjectures (
+#: The statuses a conjecture may have, as each migration's CHECK constraint lists them (frozen:
+#: a migration states the schema of its own version, never today's :data:`STATUSES`).
+_V1_STATUSES = ("proposed", "inconclusive", "verified", "refuted", "proven")
+_V5_STATUSES = (*_V1_STATUSES, "contradicted")
+
+
+def _conjectures_table(name: str, statuses: tuple[str, ...], families: bool) -> str:
+    """The ``CREATE TABLE`` statement of the conjectures table as one migration writes it.
+
+    Parameters
+    ----------
+    name : str
+        The table's name (a rebuilt table is created under a new name, then renamed).
+    statuses : tuple of str
+        The values the ``status`` column's CHECK constraint allows.
+    families : bool
+        Whether the table has the columns ``family`` and ``family_map`` (added by v3).
+
+    Examples
+    --------
+    >>> from discovery.store_records import STATUSES
+    >>> _V5_STATUSES == STATUSES   # the newest migration allows every status of today
+    True
+    >>> sql = _conjectures_table("t", ("a", "b"), families=True)
+    >>> sql.splitlines()[0], sql.splitlines()[8].strip(), sql.splitlines()[-2].strip()
+    ('CREATE TABLE t (', "('a', 'b')),", 'family_map TEXT')
+    """
+    allowed = ", ".join(f"'{status}'" for status in statuses)
+    family = (",\n            family INTEGER REFERENCES families(id),"
+              "\n            family_map TEXT") if families else ""
+    return f"""CREATE TABLE {name} (
             id INTEGER PRIMARY KEY,
             key TEXT NOT NULL UNIQUE,
             kind TEXT NOT NULL,
@@ -60,14 +87,20 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             claim TEXT NOT NULL,
             constant TEXT,
             status TEXT NOT NULL CHECK (status IN
-                ('proposed', 'inconclusive', 'verified', 'refuted', 'proven')),
+                ({allowed})),
             digits INTEGER,
             evidence TEXT NOT NULL DEFAULT '[]',
             engine TEXT,
             first_seen TEXT NOT NULL,
             last_seen TEXT NOT NULL,
-            times_found INTEGER NOT NULL DEFAULT 1
-        )""",
+            times_found INTEGER NOT NULL DEFAULT 1{family}
+        )"""
+
+
+#: Version -> the SQL statements that upgrade a store from the version before it.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        _conjectures_table("conjectures", _V1_STATUSES, families=False),
         "CREATE INDEX conjectures_constant ON conjectures(constant)",
         "CREATE INDEX conjectures_kind ON conjectures(kind)",
         "CREATE INDEX conjectures_status ON conjectures(status)",
@@ -170,24 +203,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     5: (
         "CREATE TEMP TABLE v5_representatives AS SELECT id, representative FROM families",
         "UPDATE families SET representative = NULL",
-        """CREATE TABLE conjectures_v5 (
-            id INTEGER PRIMARY KEY,
-            key TEXT NOT NULL UNIQUE,
-            kind TEXT NOT NULL,
-            formula TEXT NOT NULL,
-            claim TEXT NOT NULL,
-            constant TEXT,
-            status TEXT NOT NULL CHECK (status IN
-                ('proposed', 'inconclusive', 'verified', 'refuted', 'proven', 'contradicted')),
-            digits INTEGER,
-            evidence TEXT NOT NULL DEFAULT '[]',
-            engine TEXT,
-            first_seen TEXT NOT NULL,
-            last_seen TEXT NOT NULL,
-            times_found INTEGER NOT NULL DEFAULT 1,
-            family INTEGER REFERENCES families(id),
-            family_map TEXT
-        )""",
+        _conjectures_table("conjectures_v5", _V5_STATUSES, families=True),
         f"INSERT INTO conjectures_v5 ({_CONJECTURE_COLUMNS}) "
         f"SELECT {_CONJECTURE_COLUMNS} FROM conjectures",
         "DROP TABLE conjectures",

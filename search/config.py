@@ -178,6 +178,17 @@ def _in_bounds(value: Any, rule: Rule) -> bool:
             and (rule.le is None or value <= rule.le) and (rule.lt is None or value < rule.lt))
 
 
+def _applied(step: Callable[[Any], Any] | None, value: Any,
+             bad: Callable[[str], Exception]) -> Any:
+    """``step(value)`` (``value`` without a step); a ValueError/TypeError raises ``bad``."""
+    if step is None:
+        return value
+    try:
+        return step(value)
+    except (ValueError, TypeError) as exc:
+        raise bad(str(exc)) from None
+
+
 def _checked(key: str, value: Any, rule: Rule, bad: Callable[[str], Exception]) -> Any:
     """The value to keep for ``key``, or raise ``bad(reason)``."""
     if value is None and rule.nullable:
@@ -185,23 +196,14 @@ def _checked(key: str, value: Any, rule: Rule, bad: Callable[[str], Exception]) 
     types = rule.type_tuple
     if isinstance(value, bool) and types and bool not in types:
         raise bad("")
-    if rule.convert is not None:
-        try:
-            value = rule.convert(value)
-        except (ValueError, TypeError) as exc:
-            raise bad(str(exc)) from None
+    value = _applied(rule.convert, value, bad)
     if not _has_type(value, types):
         raise bad("")
     if rule.choices is not None and value not in rule.choices:
         raise bad("")
     if not _in_bounds(value, rule):
         raise bad("")
-    if rule.check is not None:
-        try:
-            value = rule.check(value)
-        except (ValueError, TypeError) as exc:
-            raise bad(str(exc)) from None
-    return value
+    return _applied(rule.check, value, bad)
 
 
 def check_config(

@@ -34,6 +34,7 @@ from typing import Any
 import mpmath
 
 from solvers.errors import DivergenceError, EngineError
+from solvers.program_error import _target_context
 from solvers.programs import Program, ProgramBuilder, Target, parse_target
 
 __all__ = [
@@ -283,10 +284,7 @@ def _setup(target: str | Target, interval: tuple[Any, Any], error: str, squaring
         raise ValueError(f"error must be 'relative' or 'absolute', not {error!r}")
     if squarings < 0:
         raise ValueError("squarings must be >= 0")
-    t = parse_target(target) if isinstance(target, str) else target
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    a, b = ctx.mpf(interval[0]), ctx.mpf(interval[1])
+    t, ctx, a, b = _target_context(target, interval, dps)
     if not a < b:
         raise ValueError(f"empty interval [{interval[0]}, {interval[1]}]")
     k = 2**squarings

@@ -111,11 +111,11 @@ from typing import Any
 
 import gmpy2
 import mpmath
-import numba
 import numpy as np
 from gmpy2 import mpz
 
-from solvers.continued_fractions import log10_abs, ratio_to_mpf
+from solvers.continued_fractions import Matrix, _mul, _product, log10_abs, ratio_to_mpf
+from solvers.jit import njit
 
 __all__ = [
     "ROW_KEYS",
@@ -138,12 +138,13 @@ PREPASS_COLUMNS = ("term", "E_N", "E_H", "E_max_tail", "zeros_tail", "flips_tail
                    "lx_N", "lx_H", "rate")
 
 _LN10 = math.log(10.0)
-_LEAF = 32                   # recurrence steps multiplied as small Python ints before the tree
 _CONVERGE_DIGITS = 10.0      # E(N) <= -10 ...
 _CONVERGE_GAIN = 3.0         # ... and E(H) - E(N) >= 3 for "converges"
 _EXACT_MARGIN = 2.0          # rows this close to the test also go to the exact pass
 _LIMIT_DIGITS = 40
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+_JIT = {"error_model": "numpy", "nogil": True}
+_BIG = 2.0**400              # the float pre-pass rescales by 2^400 ...
+_SMALL = 2.0**-400           # ... and back
 _CTX = mpmath.MPContext()    # read-only after this line: 60 digits for limits and their floats
 _CTX.dps = _LIMIT_DIGITS + 20
 
@@ -274,7 +275,7 @@ def canonical(a: Sequence[int], b: Sequence[int]) -> tuple[tuple[int, ...], tupl
 # --------------------------------------------------------------------------- float pre-pass
 
 
-@numba.njit(**_JIT)
+@njit(**_JIT)
 def _horner(row, lo, hi, n):  # pragma: no cover - compiled
     v = 0.0
     for k in range(hi - 1, lo - 1, -1):
@@ -282,7 +283,7 @@ def _horner(row, lo, hi, n):  # pragma: no cover - compiled
     return v
 
 
-@numba.njit(**_JIT)
+@njit(**_JIT)
 def _first_root(row, lo, hi, depth):  # pragma: no cover - compiled
     # Least integer 1 <= r <= depth with b(r) = 0 (0 if none), exactly: a root r >= 1 of
     # n^s c(n) with c(0) != 0 divides c(0), so r <= |c(0)| and the values stay small.
@@ -300,7 +301,7 @@ def _first_root(row, lo, hi, depth):  # pragma: no cover - compiled
     return 0
 
 
-@numba.njit(**_JIT)
+@njit(**_JIT)
 def _log10_scaled(x, shifts):  # pragma: no cover - compiled
     # log10(|x| * 2^(400 shifts))
     if x == 0.0:
@@ -308,13 +309,23 @@ def _log10_scaled(x, shifts):  # pragma: no cover - compiled
     return math.log10(abs(x)) + shifts * 120.41199826559248
 
 
-@numba.njit(**_JIT)
+@njit(**_JIT)
+def _rescaled(x0, x1, shifts):  # pragma: no cover - compiled
+    # (x0, x1) divided by 2^400 when one exceeds 2^400, multiplied by it when both are below
+    # 2^-400 (and not both zero); shifts counts the net factors 2^400 divided out.
+    mx = max(abs(x0), abs(x1))
+    if mx > _BIG:
+        return x0 * _SMALL, x1 * _SMALL, shifts + 1
+    if mx < _SMALL and mx > 0.0:
+        return x0 * _BIG, x1 * _BIG, shifts - 1
+    return x0, x1, shifts
+
+
+@njit(**_JIT)
 def _prepass(rows, a_len, depth):  # pragma: no cover - compiled
     k, m = rows.shape
     out = np.full((k, 10), np.nan)
     half = depth // 2
-    big = 2.0**400
-    small = 2.0**-400
     for r in range(k):
         term = _first_root(rows[r], a_len, m, depth)
         out[r, 0] = term
@@ -343,27 +354,11 @@ def _prepass(rows, a_len, depth):  # pragma: no cover - compiled
             p0, p1 = p1, an * p1 + bn * p0
             q0, q1 = q1, an * q1 + bn * q0
             prodb *= abs(bn)
-            if prodb > big:
-                prodb *= small
+            if prodb > _BIG:
+                prodb *= _SMALL
                 ib += 1
-            mp = max(abs(p0), abs(p1))
-            if mp > big:
-                p0 *= small
-                p1 *= small
-                ip += 1
-            elif mp < small and mp > 0.0:
-                p0 *= big
-                p1 *= big
-                ip -= 1
-            mq = max(abs(q0), abs(q1))
-            if mq > big:
-                q0 *= small
-                q1 *= small
-                iq += 1
-            elif mq < small and mq > 0.0:
-                q0 *= big
-                q1 *= big
-                iq -= 1
+            p0, p1, ip = _rescaled(p0, p1, ip)
+            q0, q1, iq = _rescaled(q0, q1, iq)
             if n >= half:
                 qq = q1 * q0
                 if q1 == 0.0 or q0 == 0.0:
@@ -482,41 +477,12 @@ def _values(coeffs: Sequence[int], depth: int) -> list[int]:
     return out
 
 
-Matrix = tuple[Any, Any, Any, Any]
-
-
-def _mul(A: Matrix, B: Matrix) -> Matrix:
-    a, b, c, d = A
-    e, f, g, h = B
-    return (a * e + b * g, a * f + b * h, c * e + d * g, c * f + d * h)
-
-
-def _segment(A: list[int], B: list[int], lo: int, hi: int) -> Matrix:
-    """``M(lo) ... M(hi - 1)``, ``M(n) = [[0, b(n)], [1, a(n)]]``: the recurrence on small
-    Python integers for ``_LEAF`` steps at a time, then a balanced product tree in mpz."""
-    mats = []
-    for s in range(lo, hi, _LEAF):
-        x0, y0, x1, y1 = 1, 0, 0, 1
-        for an, bn in zip(A[s:min(s + _LEAF, hi)], B[s:min(s + _LEAF, hi)], strict=True):
-            x0, y0 = y0, bn * x0 + an * y0
-            x1, y1 = y1, bn * x1 + an * y1
-        mats.append((mpz(x0), mpz(y0), mpz(x1), mpz(y1)))
-    if not mats:
-        return (mpz(1), mpz(0), mpz(0), mpz(1))
-    while len(mats) > 1:
-        nxt = [_mul(mats[i], mats[i + 1]) for i in range(0, len(mats) - 1, 2)]
-        if len(mats) % 2:
-            nxt.append(mats[-1])
-        mats = nxt
-    return mats[0]
-
-
 def _states(A: list[int], B: list[int], targets: Sequence[int]) -> list[Matrix]:
     """``(p_{t-1}, p_t, q_{t-1}, q_t)`` at each (increasing) target depth ``t``."""
     S: Matrix = (mpz(1), mpz(A[0]), mpz(0), mpz(1))
     out, prev = [], 0
     for t in targets:
-        S = _mul(S, _segment(A, B, prev + 1, t + 1))
+        S = _mul(S, _product(A, B, prev + 1, t + 1))
         out.append(S)
         prev = t
     return out

@@ -139,6 +139,16 @@ class ErrorMeasure:
                 f"{self.argmax:.6g}; grid {self.grid}, {self.dps} digits)")
 
 
+def _target_context(target: str | Target, interval: tuple[Any, Any],
+                    dps: int) -> tuple[Target, mpmath.MPContext, Any, Any]:
+    """The target (parsed if it is text), a local context at ``dps`` digits and the ends of
+    ``interval`` in it."""
+    t = parse_target(target) if isinstance(target, str) else target
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    return t, ctx, ctx.mpf(interval[0]), ctx.mpf(interval[1])
+
+
 @lru_cache(maxsize=16)
 def _reference_grid(text: str, a: str, b: str, n: int, dps: int) -> tuple:
     ctx = mpmath.MPContext()
@@ -177,10 +187,7 @@ def measure_error(approx: Any, target: str | Target, interval: tuple[Any, Any],
         raise PrecisionError(f"measure_error needs at least 20 digits, got {dps}")
     if grid < 3:
         raise ValueError("grid must have at least 3 points")
-    t = parse_target(target) if isinstance(target, str) else target
-    ctx = mpmath.MPContext()
-    ctx.dps = dps
-    a, b = ctx.mpf(interval[0]), ctx.mpf(interval[1])
+    t, ctx, a, b = _target_context(target, interval, dps)
     xs, fs = _reference_grid(t.text, mpmath.nstr(a, dps + 5), mpmath.nstr(b, dps + 5),
                              int(grid), int(dps))
 

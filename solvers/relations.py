@@ -34,7 +34,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import gmpy2
 import mpmath
@@ -50,6 +50,7 @@ __all__ = [
     "mobius_relation",
     "mobius_from_coefficients",
     "find_polynomial",
+    "RelationOptions",
     "normalize_relation",
     "digits_used",
     "default_max_coeff",
@@ -613,6 +614,25 @@ def _fraction_to_float(f: Fraction) -> float:
         return math.inf
 
 
+class RelationOptions(TypedDict, total=False):
+    """Keyword options of :func:`mobius_relation`, :func:`find_mobius` and
+    :func:`find_polynomial`, passed on to :func:`find_integer_relation` (defaults there).
+
+    Attributes
+    ----------
+    method : {"pslq", "lll"}
+        The relation algorithm (default ``"pslq"``).
+    max_steps : int or None
+        PSLQ iteration limit.
+    max_used_fraction : float
+        Accept a relation only if it uses at most this fraction of the known digits (0.5).
+    """
+
+    method: str
+    max_steps: int | None
+    max_used_fraction: float
+
+
 def mobius_from_coefficients(relation: Sequence[int]) -> MobiusRelation | None:
     """Read ``x = (c0 + c1 K)/(c2 + c3 K)`` from a relation ``r`` among ``[x, x K, 1, K]``.
 
@@ -637,14 +657,7 @@ def mobius_from_coefficients(relation: Sequence[int]) -> MobiusRelation | None:
 
 
 def mobius_relation(
-    x: Any,
-    K: Any,
-    dps: float,
-    max_coeff: int | None = None,
-    *,
-    method: str = "pslq",
-    max_steps: int | None = None,
-    max_used_fraction: float = 0.5,
+    x: Any, K: Any, dps: float, max_coeff: int | None = None, **options: Unpack[RelationOptions]
 ) -> RelationResult:
     """The relation search among ``[x, x K, 1, K]`` behind :func:`find_mobius`.
 
@@ -656,21 +669,11 @@ def mobius_relation(
     """
     ctx = _context(dps)
     xv, Kv = _to_ctx(ctx, x), _to_ctx(ctx, K)
-    return find_integer_relation(
-        [xv, xv * Kv, ctx.mpf(1), Kv], dps, max_coeff, max_steps,
-        method=method, max_used_fraction=max_used_fraction,
-    )
+    return find_integer_relation([xv, xv * Kv, ctx.mpf(1), Kv], dps, max_coeff, **options)
 
 
 def find_mobius(
-    x: Any,
-    K: Any,
-    dps: float,
-    max_coeff: int | None = None,
-    *,
-    method: str = "pslq",
-    max_steps: int | None = None,
-    max_used_fraction: float = 0.5,
+    x: Any, K: Any, dps: float, max_coeff: int | None = None, **options: Unpack[RelationOptions]
 ) -> MobiusRelation | None:
     """Find ``x = (c0 + c1 K)/(c2 + c3 K)`` with small integers, ``x`` and ``K`` known to
     ``dps`` digits; ``None`` if no relation passes the evidence rules.
@@ -685,10 +688,7 @@ def find_mobius(
     >>> find_mobius(ctx.pi, ctx.e, 60) is None
     True
     """
-    result = mobius_relation(
-        x, K, dps, max_coeff, method=method, max_steps=max_steps,
-        max_used_fraction=max_used_fraction,
-    )
+    result = mobius_relation(x, K, dps, max_coeff, **options)
     if not result.found or result.coefficients is None:
         return None
     m = mobius_from_coefficients(result.coefficients)
@@ -698,14 +698,8 @@ def find_mobius(
 
 
 def find_polynomial(
-    x: Any,
-    degree: int,
-    dps: float,
-    max_coeff: int | None = None,
-    *,
-    method: str = "pslq",
-    max_steps: int | None = None,
-    max_used_fraction: float = 0.5,
+    x: Any, degree: int, dps: float, max_coeff: int | None = None,
+    **options: Unpack[RelationOptions],
 ) -> RelationResult:
     """A polynomial ``sum c_k x^k = 0`` of degree at most ``degree`` (coefficients ascending).
 
@@ -722,6 +716,4 @@ def find_polynomial(
     powers = [ctx.mpf(1)]
     for _ in range(degree):
         powers.append(powers[-1] * xv)
-    return find_integer_relation(
-        powers, dps, max_coeff, max_steps, method=method, max_used_fraction=max_used_fraction
-    )
+    return find_integer_relation(powers, dps, max_coeff, **options)

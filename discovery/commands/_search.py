@@ -4,14 +4,17 @@ Every search goes through :class:`discovery.runner.Runner` (by way of
 :func:`discovery.campaign.run_campaign`), so every search records into the store (``--db``,
 default ``./conjectures.db``; ``--no-store`` runs against a throw-away in-memory store), resumes
 when run again with the same configuration, shows progress, and honours its budgets. A
-command declares its own options, builds the engine configuration, and calls
-:func:`search_session`, which yields the campaign result and the open store for the
-command's own summary.
+command declares its own options only: :func:`search_options` adds the shared runner options
+to its signature and hands it one :class:`SearchOptions`. The command builds the engine
+configuration and calls :func:`search_session`, which yields the campaign result and the open
+store for the command's own summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ import typer
 from discovery.commands._common import user_errors
 from discovery.progress import PROGRESS_MODES
 
-__all__ = ["SearchOptions", "search_session", "conjectures_of", "OPTIONS"]
+__all__ = ["SearchOptions", "search_options", "search_session", "conjectures_of", "OPTIONS"]
 
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 DB = typer.Option(Path("conjectures.db"), "--db", help="the conjecture store (SQLite file)")
@@ -46,13 +49,34 @@ OPTIONS = {"json": JSON, "db": DB, "no_store": NO_STORE, "name": NAME, "executor
            "no_verify": NO_VERIFY, "quiet": QUIET, "progress": PROGRESS}
 
 
+#: The runner options a search command can take, in the order of its ``--help``: the name of
+#: the command's parameter -> (its annotation, its option).
+_SHARED: dict[str, tuple[Any, Any]] = {
+    "db": (Path, DB),
+    "no_store": (bool, NO_STORE),
+    "run_name": (str | None, NAME),
+    "executor": (str, EXECUTOR),
+    "workers": (int | None, WORKERS),
+    "scheduler": (str | None, SCHEDULER),
+    "hours": (float | None, HOURS),
+    "max_tasks": (int | None, MAX_TASKS),
+    "no_verify": (bool, NO_VERIFY),
+    "quiet": (bool, QUIET),
+    "progress": (str, PROGRESS),
+    "json_": (bool, JSON),
+}
+#: The runner options every search command takes unless it leaves some out.
+_USUAL = ("db", "no_store", "run_name", "executor", "workers", "scheduler", "hours",
+          "max_tasks", "quiet", "json_")
+
+
 @dataclass(frozen=True)
 class SearchOptions:
-    """The runner options of one search command."""
+    """The runner options of one search command (``run_name`` None: ``"search"``)."""
 
     db: Path = Path("conjectures.db")
     no_store: bool = False
-    run_name: str = "search"
+    run_name: str | None = None
     executor: str = "local"
     workers: int | None = None
     scheduler: str | None = None
@@ -70,6 +94,74 @@ class SearchOptions:
             raise ValueError(f"--progress must be one of {', '.join(PROGRESS_MODES)}")
         return "quiet" if self.quiet or self.json else self.progress
 
+    @classmethod
+    def from_options(cls, values: dict[str, Any]) -> SearchOptions:
+        """Pack the values of the shared options (named as in ``_SHARED``).
+
+        Examples
+        --------
+        >>> SearchOptions.from_options({"no_verify": True, "json_": True, "hours": 0.5})
+        ... # doctest: +ELLIPSIS
+        SearchOptions(db=..., run_name=None, ..., hours=0.5, ..., verify=False, ..., json=True)
+        """
+        values = dict(values)
+        verify = not values.pop("no_verify", False)
+        json_ = values.pop("json_", False)
+        return cls(**values, verify=verify, json=json_)
+
+
+def search_options(*extra: str, without: Iterable[str] = ()
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a search command the shared runner options, packed into one :class:`SearchOptions`.
+
+    The command declares its own options and a keyword-only ``opts: SearchOptions``. The
+    decorated command's signature, which typer reads, is the command's own options followed
+    by ``--db``, ``--no-store``, ``--name``, ``--executor``, ``--workers``, ``--scheduler``,
+    ``--hours``, ``--max-tasks``, ``--quiet`` and ``--json``, with the ``extra`` ones
+    (``"no_verify"``, ``"progress"``) and less the ones ``without`` names (``"hours"``,
+    ``"max_tasks"``, ...); it calls the command with the values of its own options and
+    ``opts``. Options a command does not take keep the :class:`SearchOptions` defaults.
+
+    Examples
+    --------
+    >>> @search_options("no_verify", without=("hours",))
+    ... def command(depth: int = 3, *, opts: SearchOptions) -> None:
+    ...     print(depth, opts.db, opts.verify, opts.hours, opts.json)
+    >>> list(inspect.signature(command).parameters)  # doctest: +NORMALIZE_WHITESPACE
+    ['depth', 'db', 'no_store', 'run_name', 'executor', 'workers', 'scheduler', 'max_tasks',
+     'no_verify', 'quiet', 'json_']
+    >>> command(depth=4, db=Path("x.db"), no_verify=True)
+    4 x.db False None False
+    """
+    names = set(_USUAL) | set(extra)
+    unknown = (names | set(without)) - set(_SHARED)
+    if unknown:
+        raise ValueError(f"no shared search option {sorted(unknown)}")
+    names -= set(without)
+    chosen = [name for name in _SHARED if name in names]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(command, eval_str=True)
+        if "opts" not in own.parameters:
+            raise TypeError(f"{command.__name__} takes no 'opts' parameter")
+        kw = inspect.Parameter.KEYWORD_ONLY
+        params = [p.replace(kind=kw) for p in own.parameters.values() if p.name != "opts"]
+        params += [inspect.Parameter(name, kw, default=_SHARED[name][1],
+                                     annotation=_SHARED[name][0]) for name in chosen]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            shared = {name: kwargs.pop(name, _SHARED[name][1].default) for name in chosen}
+            return command(**kwargs, opts=SearchOptions.from_options(shared))
+
+        run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        if own.return_annotation is not inspect.Signature.empty:
+            run.__annotations__["return"] = own.return_annotation
+        return run
+
+    return decorate
+
 
 @contextmanager
 def search_session(engine: str, config: dict[str, Any], opts: SearchOptions
@@ -84,7 +176,7 @@ def search_session(engine: str, config: dict[str, Any], opts: SearchOptions
 
     with user_errors():
         campaign = Campaign(
-            name=opts.run_name,
+            name=opts.run_name or "search",
             engines=(EngineSpec(engine, dict(config)),),
             db=str(opts.db),
             executor=opts.executor,

@@ -23,7 +23,7 @@ import typer
 
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._rich import Console, Table
-from discovery.commands._search import OPTIONS, SearchOptions, search_session
+from discovery.commands._search import OPTIONS, SearchOptions, search_options, search_session
 
 __all__ = ["blind_delta_app", "search_blind_delta_command", "clusters_command",
            "clusters_result"]
@@ -55,23 +55,15 @@ def _count_rows(db: Path, no_store: bool) -> int:
         store.close()
 
 
+@search_options("progress")
 def search_blind_delta_command(
     a_degree: int = typer.Option(2, "--a-degree", min=0, max=4, help="degree bound of a(n)"),
     b_degree: int = typer.Option(2, "--b-degree", min=0, max=4, help="degree bound of b(n)"),
     coeff: int = typer.Option(5, "--coeff", min=1, max=50, help="coefficients in [-c, c]"),
     depth: int = typer.Option(2000, "--depth", min=64, max=100_000, help="depth N"),
     chunk: int = typer.Option(4000, "--chunk", min=1, max=1_000_000, help="PCFs per task"),
-    db: Path = OPTIONS["db"],
-    no_store: bool = OPTIONS["no_store"],
-    run_name: str | None = OPTIONS["name"],
-    executor: str = OPTIONS["executor"],
-    workers: int | None = OPTIONS["workers"],
-    scheduler: str | None = OPTIONS["scheduler"],
-    hours: float | None = OPTIONS["hours"],
-    max_tasks: int | None = OPTIONS["max_tasks"],
-    quiet: bool = OPTIONS["quiet"],
-    progress: str = OPTIONS["progress"],
-    json_: bool = OPTIONS["json"],
+    *,
+    opts: SearchOptions,
 ) -> None:
     """Compute the convergence dynamics of every PCF of a domain (Blind-δ) into the store."""
     from search.blind_delta import validated
@@ -79,10 +71,7 @@ def search_blind_delta_command(
     with user_errors():
         config = validated({"a_degree": a_degree, "b_degree": b_degree, "coeff": coeff,
                             "depth": depth, "chunk": chunk})
-    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
-                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
-                         max_tasks=max_tasks, verify=True, quiet=quiet, progress=progress,
-                         json=json_)
+    db, no_store = opts.db, opts.no_store
     before = _count_rows(db, no_store)
     t0 = time.perf_counter()
     with search_session("blind-delta", config, opts) as (result, store):
@@ -107,7 +96,7 @@ def search_blind_delta_command(
         "stored": None if no_store else str(db),
         "next": None if no_store else f"discovery blind-delta clusters --db {db}",
     }
-    if json_:
+    if opts.json:
         emit_json(out)
         return
     console = Console(markup=False)

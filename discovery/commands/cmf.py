@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import typer
 
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._rich import Console, Table
-from discovery.commands._search import OPTIONS, SearchOptions, search_session
+from discovery.commands._search import SearchOptions, search_options, search_session
 from discovery.commands.run import print_result
 
 __all__ = ["cmf_app", "cmf_search_command", "check_fields", "walk_report", "parse_vector",
@@ -260,6 +261,7 @@ def walk(
 # --------------------------------------------------------------------------- search
 
 
+@search_options("no_verify")
 def cmf_search_command(
     cmf: str = typer.Option(..., "--cmf", help="catalogue name, e.g. zeta3"),
     max_norm: int = typer.Option(2, "--max-norm", min=1, max=20, help="sup norm of trajectories"),
@@ -271,17 +273,8 @@ def cmf_search_command(
     no_link: bool = typer.Option(False, "--no-link", help="skip the coboundary (equivalence) pass"),
     link_store: bool = typer.Option(False, "--link-store",
                                     help="also link to PCFs already in the store"),
-    db: Path = OPTIONS["db"],
-    no_store: bool = OPTIONS["no_store"],
-    run_name: str | None = OPTIONS["name"],
-    executor: str = OPTIONS["executor"],
-    workers: int | None = OPTIONS["workers"],
-    scheduler: str | None = OPTIONS["scheduler"],
-    hours: float | None = OPTIONS["hours"],
-    max_tasks: int | None = OPTIONS["max_tasks"],
-    no_verify: bool = OPTIONS["no_verify"],
-    quiet: bool = OPTIONS["quiet"],
-    json_: bool = OPTIONS["json"],
+    *,
+    opts: SearchOptions,
 ) -> None:
     """Search the trajectories of a CMF: walks, PCFs, relations and equivalences, recorded."""
     with user_errors():
@@ -294,13 +287,11 @@ def cmf_search_command(
             "negative": negative,
             "link": not no_link,
         }
-        if link_store and not no_store and db.exists():
-            config["known_pcfs"] = _store_pcfs(db, cmf)
-    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or f"cmf-{cmf}",
-                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
-                         max_tasks=max_tasks, verify=not no_verify, quiet=quiet, json=json_)
+        if link_store and not opts.no_store and opts.db.exists():
+            config["known_pcfs"] = _store_pcfs(opts.db, cmf)
+    opts = replace(opts, run_name=opts.run_name or f"cmf-{cmf}")
     with search_session("cmf", config, opts) as (result, store):
-        print_result(result, json_=json_, store=store)
+        print_result(result, json_=opts.json, store=store)
 
 
 def _store_pcfs(db: Path, name: str) -> list[dict]:

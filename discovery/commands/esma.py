@@ -11,14 +11,19 @@ fraction against the left-hand side evaluated at higher precision) and recorded 
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import typer
 
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._rich import Console, Table
-from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
+from discovery.commands._search import (
+    SearchOptions,
+    conjectures_of,
+    search_options,
+    search_session,
+)
 from solvers.errors import StoreError
 
 __all__ = ["esma_command", "esma_rows"]
@@ -100,6 +105,7 @@ def esma_rows(store: Any, run_id: int) -> list[dict]:
     return rows
 
 
+@search_options("no_verify")
 def esma_command(
     constant: str = typer.Option(
         ..., "--constant", help='the constant K, e.g. "e", "e^2", "besseli(0,2)/besseli(1,2)"'
@@ -111,17 +117,8 @@ def esma_command(
     approve_digits: int = typer.Option(100, "--digits", min=10, max=100_000),
     prime: int = typer.Option(199, "--prime", help="modulus of the fast Berlekamp–Massey pass"),
     dps: int = typer.Option(0, "--dps", min=0, help="digits of K's enclosure (0: 5 x depth)"),
-    db: Path = OPTIONS["db"],
-    no_store: bool = OPTIONS["no_store"],
-    run_name: str | None = OPTIONS["name"],
-    executor: str = OPTIONS["executor"],
-    workers: int | None = OPTIONS["workers"],
-    scheduler: str | None = OPTIONS["scheduler"],
-    hours: float | None = OPTIONS["hours"],
-    max_tasks: int | None = OPTIONS["max_tasks"],
-    no_verify: bool = OPTIONS["no_verify"],
-    quiet: bool = OPTIONS["quiet"],
-    json_: bool = OPTIONS["json"],
+    *,
+    opts: SearchOptions,
 ) -> None:
     """Search signed continued fractions of P(K)/Q(K) whose terms obey a short recurrence."""
     from search.esma import EsmaConfig
@@ -131,10 +128,7 @@ def esma_command(
             "constant": constant, "degree": degree, "coeff": coeff, "signs": signs,
             "depth": depth, "approve_digits": approve_digits, "prime": prime, "dps": dps,
         }).to_dict()
-    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
-                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
-                         max_tasks=max_tasks, verify=not no_verify,
-                         verify_digits=approve_digits, quiet=quiet, json=json_)
+    opts = replace(opts, verify_digits=approve_digits)
     with search_session("esma", config, opts) as (result, store):
         summary = result.runs[0]
         state = store.run(summary.run_id).state or {}
@@ -152,9 +146,9 @@ def esma_command(
         "groups": len({r["group"] for r in rows}),
         "families": families,
         "verified": sum(r["verdict"] == "verified" for r in rows),
-        "stored": None if no_store else str(db),
+        "stored": None if opts.no_store else str(opts.db),
     }
-    if json_:
+    if opts.json:
         emit_json(out)
         return
     _print(out)

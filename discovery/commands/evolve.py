@@ -16,6 +16,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,12 @@ import typer
 
 from discovery.commands._common import emit_json, user_errors
 from discovery.commands._rich import Console, Table
-from discovery.commands._search import OPTIONS, SearchOptions, conjectures_of, search_session
+from discovery.commands._search import (
+    SearchOptions,
+    conjectures_of,
+    search_options,
+    search_session,
+)
 
 __all__ = [
     "evolve_command",
@@ -102,6 +108,7 @@ def _baselines(function: str, interval: tuple[float, float], error: str, max_ops
     return out
 
 
+@search_options(without=("hours",))
 def evolve_command(
     function: str = typer.Option("2^x", "--function", help='target f(x), e.g. "2^x"'),
     interval: str = typer.Option("0,1", "--interval", help="a,b"),
@@ -121,15 +128,8 @@ def evolve_command(
     baselines: bool = typer.Option(True, "--baselines/--no-baselines",
                                    help="measure the classical baselines in the same run"),
     plot: Path | None = typer.Option(None, "--plot", help="write the Pareto plot (PNG)"),
-    db: Path = OPTIONS["db"],
-    no_store: bool = OPTIONS["no_store"],
-    run_name: str | None = OPTIONS["name"],
-    executor: str = OPTIONS["executor"],
-    workers: int | None = OPTIONS["workers"],
-    scheduler: str | None = OPTIONS["scheduler"],
-    max_tasks: int | None = OPTIONS["max_tasks"],
-    quiet: bool = OPTIONS["quiet"],
-    json_: bool = OPTIONS["json"],
+    *,
+    opts: SearchOptions,
 ) -> None:
     """Evolve programs (+ - * / and constants) approximating FUNCTION from the identity."""
     t0 = time.monotonic()
@@ -149,10 +149,7 @@ def evolve_command(
         if baselines:
             base_rows = _baselines(function, iv, error, max_ops)
     left = minutes * 60.0 - (time.monotonic() - t0)
-    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
-                         executor=executor, workers=workers, scheduler=scheduler,
-                         hours=max(left, 0.0) / 3600.0, max_tasks=max_tasks, quiet=quiet,
-                         json=json_)
+    opts = replace(opts, hours=max(left, 0.0) / 3600.0)
     with search_session("evolve", config, opts) as (result, store):
         summary = result.runs[0]
         pareto = front_rows(store, summary.run_id)
@@ -168,7 +165,7 @@ def evolve_command(
         "seed": seed,
         "pareto": pareto,
         "baselines": base_rows,
-        "stored": None if no_store else str(db),
+        "stored": None if opts.no_store else str(opts.db),
     }
     if plot is not None:
         with user_errors():
@@ -177,7 +174,7 @@ def evolve_command(
             plot_pareto(pareto, base_rows, plot,
                         title=f"{function} on [{iv[0]:g}, {iv[1]:g}], {error} error")
         out["plot"] = str(plot)
-    if json_:
+    if opts.json:
         emit_json(out)
         return
     console = Console()

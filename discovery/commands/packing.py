@@ -25,7 +25,7 @@ import typer
 
 from discovery.commands._common import emit_json, fail, user_errors
 from discovery.commands._rich import Console, Table
-from discovery.commands._search import OPTIONS, SearchOptions, search_session
+from discovery.commands._search import SearchOptions, search_options, search_session
 from solvers.errors import DiscoveryError
 
 __all__ = [
@@ -465,6 +465,7 @@ def sdp_game_summary(store, run_id: int, *, log: Path | None = None,
     }
 
 
+@search_options(without=("max_tasks",))
 def sdp_game_command(
     dimension: int = typer.Option(4, "--dimension", "-n", min=2, max=32),
     evaluations: int = typer.Option(100, "--evaluations", min=1, max=10_000),
@@ -481,23 +482,13 @@ def sdp_game_command(
     certificates: Path | None = typer.Option(
         None, "--certificates", help="write default.json and best.json certificates here"),
     evaluator: str = typer.Option("sdp", "--evaluator", help="sdp | synthetic (testing)"),
-    db: Path = OPTIONS["db"],
-    no_store: bool = OPTIONS["no_store"],
-    run_name: str | None = OPTIONS["name"],
-    executor: str = OPTIONS["executor"],
-    workers: int | None = OPTIONS["workers"],
-    scheduler: str | None = OPTIONS["scheduler"],
-    hours: float | None = OPTIONS["hours"],
-    quiet: bool = OPTIONS["quiet"],
-    json_: bool = OPTIONS["json"],
+    *,
+    opts: SearchOptions,
 ) -> None:
     """Search SDP formulations of the three-point bound (Bayesian optimisation over (r, R),
     MCTS over SOS multipliers); every evaluation is verified exactly and recorded."""
     config = {"dimension": dimension, "evaluations": evaluations, "seed": seed, "d2": d2,
               "kmax": kmax, "m": m, "evaluator": evaluator, "r": r, "in_flight": in_flight}
-    opts = SearchOptions(db=db, no_store=no_store, run_name=run_name or "search",
-                         executor=executor, workers=workers, scheduler=scheduler, hours=hours,
-                         quiet=quiet, json=json_)
     with search_session("sdp_game", config, opts) as (result, store):
         summary = result.runs[0]
         with user_errors():
@@ -505,7 +496,7 @@ def sdp_game_command(
                    "tasks_total": summary.tasks_total,
                    **sdp_game_summary(store, summary.run_id, log=log,
                                       certificates=certificates),
-                   "stored": None if no_store else str(db)}
+                   "stored": None if opts.no_store else str(opts.db)}
     if plot is not None:
         with user_errors():
             from discovery.plots_packing import plot_sdp_game
@@ -513,7 +504,7 @@ def sdp_game_command(
             plot_sdp_game([{**h, "bound": h["objective"]} for h in out["history"]], plot,
                           default_bound=out["default_bound"])
         out["plot"] = str(plot)
-    if json_:
+    if opts.json:
         emit_json(out)
         return
     best = out["best"]

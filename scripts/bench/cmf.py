@@ -27,28 +27,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gmpy2  # noqa: E402
 import mpmath  # noqa: E402
+from _common import best_of  # noqa: E402
 
 from search.cmf import catalogue_cmf  # noqa: E402
 from solvers.cmf import CMFTrajectory  # noqa: E402
 
 TRAJECTORY = (1, 1)
 START = (1, 1)
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def sequential(walk: CMFTrajectory, depth: int):

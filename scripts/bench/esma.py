@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -42,16 +43,39 @@ APPROVE_DIGITS = 100
 APPROVE_TERMS = 1000
 
 
+# --------------------------------------------------------------------------- workload
+
+
+def timed(scan: Callable[[str, list, list], dict], constant: str) -> dict:
+    """The workload's size and ``scan(constant, lhs, periods)``'s counts, with the seconds.
+
+    Wall and CPU seconds of the whole: building the LHS and the sign periods included.
+    """
+    t, c = time.perf_counter(), time.process_time()
+    K = evaluate_expression(constant, 60)
+    lhs = esma.enumerate_lhs(K, 1, 2)
+    periods = esma.sign_periods([1, 2, 3])
+    counts = scan(constant, lhs, periods)
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "lhs": len(lhs),
+        "sign_periods": len(periods),
+        **counts,
+    }
+
+
 # --------------------------------------------------------------------------- engine
 
 
 def run_engine(constant: str) -> dict:
     for cached in (esma.constant_enclosure, esma._high_precision, esma._constant_rate):
         cached.cache_clear()  # time everything, including the one evaluation of K
-    t, c = time.perf_counter(), time.process_time()
-    K = evaluate_expression(constant, 60)
-    lhs = esma.enumerate_lhs(K, 1, 2)
-    periods = esma.sign_periods([1, 2, 3])
+    return timed(_engine_scan, constant)
+
+
+def _engine_scan(constant: str, lhs: list, periods: list) -> dict:
     res = esma.scan(
         constant,
         lhs,
@@ -63,12 +87,7 @@ def run_engine(constant: str) -> dict:
         approve_digits=APPROVE_DIGITS,
         approve_terms=APPROVE_TERMS,
     )
-    seconds, cpu = time.perf_counter() - t, time.process_time() - c
     return {
-        "seconds": seconds,
-        "cpu_seconds": cpu,
-        "lhs": len(lhs),
-        "sign_periods": len(periods),
         "expansions": res.expansions,
         "raw_hits": len(res.hits),
         "approved": len(res.candidates),
@@ -127,12 +146,12 @@ def mp_signed_cf(ctx, terms: list[int], signs: tuple[int, ...]):
 
 
 def run_baseline(constant: str) -> dict:
-    t, c = time.perf_counter(), time.process_time()
+    return timed(_baseline_scan, constant)
+
+
+def _baseline_scan(constant: str, lhs: list, periods: list) -> dict:
     ctx = mpmath.MPContext()
     ctx.dps = DPS
-    K0 = evaluate_expression(constant, 60)
-    lhs = esma.enumerate_lhs(K0, 1, 2)
-    periods = esma.sign_periods([1, 2, 3])
     max_order = -(-DEPTH // 4) - 1
     hits = []
     for (c0, c1), (c2, c3) in lhs:
@@ -167,12 +186,7 @@ def run_baseline(constant: str) -> dict:
         y = mp_signed_cf(vctx, generate(conn, init, APPROVE_TERMS), signs)
         if mpmath.nstr(x, APPROVE_DIGITS) == mpmath.nstr(y, APPROVE_DIGITS):
             approved.append(((c0, c1, c2, c3), signs, mpmath.nstr(x, 50)))
-    seconds, cpu = time.perf_counter() - t, time.process_time() - c
     return {
-        "seconds": seconds,
-        "cpu_seconds": cpu,
-        "lhs": len(lhs),
-        "sign_periods": len(periods),
         "expansions": len(lhs) * len(periods),
         "raw_hits": len(hits),
         "approved": len(approved),

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -28,20 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import flint  # noqa: E402
 import gmpy2  # noqa: E402
 import mpmath  # noqa: E402
+from _common import best_of  # noqa: E402
 
 from solvers.continued_fractions import PCF, ratio_to_mpf  # noqa: E402
 
 APERY = PCF((5, 27, 51, 34), (0, 0, 0, 0, 0, 0, -1))
 RATE = 8 * mpmath.log10(1 + mpmath.sqrt(2))  # digits per term of Apéry's PCF (3.062)
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def plain_loop(depth: int):
