@@ -333,7 +333,6 @@ def test_subprocess_db_list_and_bad_db(db, tmp_path):
     assert sha(bad) == before
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["serial", "local"])
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path, executor):
     tasks = 24
@@ -367,7 +366,6 @@ def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_pa
     assert final == expected
 
 
-@pytest.mark.slow
 def test_a_reader_works_while_a_run_writes(tmp_path):
     db = tmp_path / "live.db"
     toml = tmp_path / "live.toml"
@@ -389,7 +387,6 @@ def test_a_reader_works_while_a_run_writes(tmp_path):
     assert store_snapshot(db)["integrity"] == "ok"
 
 
-@pytest.mark.slow
 def test_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path):
     db = tmp_path / "term.db"
     toml = tmp_path / "term.toml"

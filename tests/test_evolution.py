@@ -299,6 +299,7 @@ def test_search_is_reproducible_from_its_seed_and_resumable():
     assert other.state()["population"] != a.state()["population"]
 
 
+@pytest.mark.slow
 def test_a_short_search_from_the_identity_finds_the_linear_minimax():
     eng = EvolutionEngine({"function": "2^x", "interval": [0, 1], "max_ops": 4, "seed": 0,
                            "max_tasks": 40})

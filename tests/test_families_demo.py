@@ -24,8 +24,6 @@ from solvers.continued_fractions import PCF
 from solvers.pcf_families import normal_form
 from solvers.signed_cf import SignedCFPattern
 
-pytestmark = pytest.mark.slow
-
 MINI = """\
 [campaign]
 name = "mini"

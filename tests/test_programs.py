@@ -68,7 +68,6 @@ def test_regression_program_exact_error_is_3_55e_15():
     assert m.grid >= 20000 and m.dps >= 50
 
 
-@pytest.mark.slow
 def test_regression_program_float64_error_is_4_98e_15():
     m = measure_float64_error(regression_program(), "2^x", (0, 1), points=2_000_001)
     assert f"{m.max_error:.2e}" == f"{REG['max_relative_error_float64_eval']:.2e}"

@@ -342,10 +342,7 @@ EXECUTOR_PARAMS = [
     "local",
     pytest.param(
         "dask",
-        marks=[
-            pytest.mark.slow,  # a LocalCluster takes a few seconds to start
-            pytest.mark.skipif(not _dask_available(), reason="dask[distributed] not installed"),
-        ],
+        marks=pytest.mark.skipif(not _dask_available(), reason="dask[distributed] not installed"),
     ),
 ]
 # Small configurations per engine (a few tasks each, so that they really are distributed).

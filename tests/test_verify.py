@@ -62,7 +62,6 @@ def test_apery_to_1000_digits_reports_rate_delta_and_depth():
     assert ev.delta == pytest.approx(0.09, abs=0.02)
 
 
-@pytest.mark.slow
 def test_apery_to_20000_digits():
     ev = verify(PCF("34n^3+51n^2+27n+5", "-n^6"), "6/zeta(3)", digits=20_000)
     assert ev.verdict == "verified" and ev.digits >= 20_000
