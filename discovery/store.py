@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,6 +93,7 @@ from discovery.store_schema import (
     check_upgradable,
     connect,
     migrate,
+    open_readonly,
 )
 from search.base import Candidate
 from solvers.constants import canonical_constant
@@ -207,8 +207,7 @@ class Store(RunLedger):
         elif not p.parent.exists():
             raise StoreError(f"Cannot create a store at {p}: directory {p.parent} does not exist")
         if readonly:
-            uri = "file:" + urllib.parse.quote(str(p.resolve())) + "?mode=ro"
-            self._conn = connect(uri, uri=True, timeout=timeout)
+            self._conn = open_readonly(p, timeout)
             self._conn.execute("PRAGMA query_only = ON")
         else:
             self._conn = connect(str(p), uri=False, timeout=timeout)

@@ -254,6 +254,41 @@ def connect(target: str, *, uri: bool, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def open_readonly(p: Path, timeout: float, *, immutable: bool = False) -> sqlite3.Connection:
+    """A read-only connection to the SQLite file ``p``, also where its directory is not writable.
+
+    A WAL-mode file is read through its shared-memory index (``-shm``), which a reader must be
+    able to create or write. Where it cannot (a store in a directory the user may only read)
+    and no write-ahead log holds pages (so no writer is at work), or when ``immutable`` is
+    asked for, the file is opened ``immutable``: read as it is on disk, with no index and no
+    lock.
+
+    Raises
+    ------
+    StoreError
+        If SQLite cannot open the file, or a writer's log is in use beside a file whose
+        directory this user may not write.
+    """
+    base = "file:" + urllib.parse.quote(str(p.resolve())) + "?mode=ro"
+    try:
+        if not immutable:
+            conn = connect(base, uri=True, timeout=timeout)
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                wal = Path(f"{p}-wal")
+                if wal.exists() and wal.stat().st_size > 0:
+                    raise StoreError(
+                        f"Cannot read {p}: {exc} (a writer's log {wal.name} is in use and this "
+                        "user may not write beside it: read it when the run has finished)"
+                    ) from None
+        return connect(base + "&immutable=1", uri=True, timeout=timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(f"Cannot open {p}: {exc}") from None
+
+
 def check_existing(p: Path, supported: int = SCHEMA_VERSION) -> int:
     """The schema version of the store file ``p``, read without writing anything.
 
@@ -289,16 +324,9 @@ def check_existing(p: Path, supported: int = SCHEMA_VERSION) -> int:
         raise StoreError(f"Cannot read {p}: {exc.strerror}") from None
     if not header.startswith(b"SQLite format 3\x00"):
         raise StoreError(f"{p} is not a conjecture store (not an SQLite database)")
-    uri = "file:" + urllib.parse.quote(str(p.resolve())) + "?mode=ro"
-    if not Path(f"{p}-wal").exists():
-        # No writer is active: read the file as it is, without creating -wal/-shm files.
-        uri += "&immutable=1"
+    # No writer is active without a -wal file: read the file as it is, creating no -wal/-shm.
+    conn = open_readonly(p, 30.0, immutable=not Path(f"{p}-wal").exists())
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"Cannot open {p}: {exc}") from None
-    try:
-        conn.execute("PRAGMA busy_timeout = 30000")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         has_table = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
