@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -148,7 +149,8 @@ def cli_main(
     :func:`fail` all end as ONE line, ``error: <message>`` on stderr, or with ``--json`` among
     the arguments as ONE JSON object ``{"error": <message>, "status": 2}`` on stdout; the
     exit status is 2. ``--help``, a group without arguments (its help) and ``typer.Exit``
-    codes behave as usual.
+    codes behave as usual. Any other exception is a bug: it ends as one line saying so, with
+    exit status 1 (``DISCOVERY_TRACEBACK=1`` in the environment shows the traceback instead).
     """
     if isinstance(call, typer.Typer):
         call = typer.main.get_command(call)
@@ -179,6 +181,19 @@ def cli_main(
         sys.exit(exc.exit_code)
     except typer.Abort:  # EOF at a prompt
         report_error("aborted", 1, json_mode=json_mode)
+        sys.exit(1)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except MemoryError:
+        report_error("out of memory: the input asks for more than this machine has", 1,
+                     json_mode=json_mode)
+        sys.exit(1)
+    except Exception as exc:  # a bug: one line for the user (the traceback on request)
+        if os.environ.get("DISCOVERY_TRACEBACK"):
+            raise
+        report_error(f"internal error ({type(exc).__name__}: {exc}); this is a bug: please "
+                     "report it with the command line (DISCOVERY_TRACEBACK=1 shows the "
+                     "traceback)", 1, json_mode=json_mode)
         sys.exit(1)
     finally:
         _RUNNING.reset(tokens[1])
