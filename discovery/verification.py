@@ -34,9 +34,15 @@ from solvers.continued_fractions import (
 from solvers.errors import DiscoveryError, DivergenceError, PrecisionError
 from solvers.expr import expression_to_text, parse_expression
 
-__all__ = ["Evidence", "verify", "convergence_profile", "DEFAULT_MAX_DEPTH"]
+__all__ = ["Evidence", "verify", "convergence_profile", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SECONDS",
+           "DEFAULT_MAX_BITS"]
 
 DEFAULT_MAX_DEPTH = 200_000
+#: Default budgets of one verification: the time spent on convergents (seconds), and the size
+#: of one convergent's integers (bits; the product tree holds a few of them at once).
+DEFAULT_MAX_SECONDS = 20.0
+DEFAULT_MAX_BITS = 2**30
+_GCD_COST = 2.5  # the gcd of a convergent's p, q (for δ) against the time of its product tree
 _GUARD = 15  # extra decimal digits for the independent evaluation of the claim
 
 
@@ -135,22 +141,43 @@ def convergence_profile(formula: HasConvergents, depths: list[int]) -> list[tupl
     return [(N, -convergent_error_log10(*formula.convergents(N))) for N in depths]
 
 
+def _bits(m: tuple) -> int:
+    """The largest bit length among the four integers of a convergent."""
+    return max(int(v).bit_length() if not hasattr(v, "bit_length") else v.bit_length()
+               for v in m)
+
+
 def _plan_depth(formula: HasConvergents, target: float, max_depth: int,
-                progress: Callable[..., None] | None = None):
+                progress: Callable[..., None] | None = None, *,
+                max_seconds: float = math.inf, max_bits: int = DEFAULT_MAX_BITS):
     """Find a depth whose error estimate reaches ``target`` digits, extrapolating the rate.
 
-    Returns ``(depth, convergents, rate, history)``. ``progress``, if given, is called as
+    Before each deeper convergent the cost of the next one is predicted from the last: its
+    size grows like the depth (times the log of the depth, for polynomial terms), and its
+    time a little faster than its size. A depth whose convergent would exceed ``max_bits``
+    bits, or whose time would end after ``max_seconds``, is not computed: the plan stops
+    there with the reason.
+
+    The time budget counts each depth as ``1 + _GCD_COST`` times its convergents (δ takes a
+    gcd of the final ones, which costs about twice their product tree).
+
+    Returns ``(depth, convergents, rate, history, stop, seconds)``: ``stop`` is ``""`` or why
+    the plan stopped short of the target within ``max_depth``; ``seconds`` is the time of the
+    final convergents. ``progress``, if given, is called as
     ``progress(stage, done=digits_reached, total=target, detail=...)`` after each depth.
     """
+    t0 = time.perf_counter()
     history: list[tuple[int, float]] = []
     N = 32
     m = formula.convergents(N)
+    last_seconds = time.perf_counter() - t0
     e = -convergent_error_log10(*m)
     history.append((N, e))
     if progress is not None:
         _report_depth(progress, N, e, target)
     prev: tuple[int, float] | None = None
     rate = 0.0
+    stop = ""
     while e < target and N < max_depth:
         if prev is not None and math.isfinite(e) and e > prev[1]:
             rate = (e - prev[1]) / (N - prev[0])
@@ -158,18 +185,32 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int,
             nxt = N + min(max(step, 8), 4 * N)  # never more than quintuple at once
         else:
             nxt = 2 * N
+        nxt = min(nxt, max_depth)
+        growth = (nxt / N) * math.log(nxt + 2) / math.log(N + 2)
+        bits = _bits(m) * growth
+        seconds = max(last_seconds, 1e-4) * growth ** 1.2 * (1 + _GCD_COST)
+        if bits > max_bits:
+            stop = (f"the depth-{nxt} convergent would have about {bits:.3g} bits, over the "
+                    f"memory budget of {max_bits:.3g} bits")
+            break
+        if time.perf_counter() - t0 + seconds > max_seconds:
+            stop = (f"the depth-{nxt} convergent would take about {seconds:.2g} s more, past "
+                    f"the time budget of {max_seconds:g} s (raise it with --max-seconds)")
+            break
         prev = (N, e)
-        N = min(nxt, max_depth)
+        N = nxt
+        t1 = time.perf_counter()
         m = formula.convergents(N)
+        last_seconds = time.perf_counter() - t1
         e = -convergent_error_log10(*m)
         history.append((N, e))
         if progress is not None:
             _report_depth(progress, N, e, target)
     if prev is not None and math.isfinite(e) and e > prev[1]:
         rate = (e - prev[1]) / (N - prev[0])
-    elif math.isinf(e):
+    elif math.isinf(e) and e > 0:
         rate = math.inf
-    return N, m, rate, history
+    return N, m, rate, history, stop, last_seconds
 
 
 def _report_depth(progress: Callable[..., None], depth: int, e: float, target: float) -> None:
@@ -198,6 +239,8 @@ def verify(
     digits: int = 100,
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    max_bits: int = DEFAULT_MAX_BITS,
     progress: Callable[..., None] | None = None,
     identify_on_refutation: bool = True,
 ) -> Evidence:
@@ -213,6 +256,11 @@ def verify(
         Digits required for ``verified``.
     max_depth : int
         Deepest convergent to compute before giving up (``inconclusive``).
+    max_seconds : float
+        Time budget of the convergents: a deeper convergent predicted to end past it is not
+        computed, and the verdict is ``inconclusive`` with the reason in ``note``.
+    max_bits : int
+        Size budget of one convergent's integers (bits), likewise.
     identify_on_refutation : bool
         On a refutation, look for the formula's true limit (``identify`` with the claim's
         constants; fills ``Evidence.identified``).
@@ -238,20 +286,28 @@ def verify(
     """
     if digits < 1:
         raise ValueError(f"digits must be >= 1, got {digits}")
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
     t0 = time.perf_counter()
     expr = parse_expression(claim) if isinstance(claim, str) else claim
     claim_text = expression_to_text(expr)
     target = digits + 5
-    depth, m, rate, history = _plan_depth(formula, target, max_depth, progress)
+    depth, m, rate, history, stop, last = _plan_depth(formula, target, max_depth, progress,
+                                                      max_seconds=max_seconds, max_bits=max_bits)
     p0, p, q0, q = m
     if q == 0:
         raise DivergenceError(f"q_{depth} = 0 for {formula!r}")
-    if rate == 0.0:  # the first depth already reached the target: measure the rate anyway
-        rate = _measured_rate(formula, depth, m)
     err_log = convergent_error_log10(*m)
+    if not err_log < math.inf:  # q_{N-1} = 0: consecutive convergents give no estimate
+        raise DivergenceError(
+            f"q_{depth - 1} = 0 for {formula!r}: consecutive convergents give no error "
+            "estimate (the fraction does not converge in the usual sense)")
+    if rate == 0.0 and not stop:  # the first depth already reached the target: measure it
+        rate = _measured_rate(formula, depth, m)
     magnitude = _log10_ratio(p, q)
     est_digits = 10**7 if err_log == -math.inf else max(0, int(math.floor(-err_log)))
-    est_digits = max(0, est_digits + max(0, math.floor(magnitude) + 1))
+    if math.isfinite(magnitude):  # (p = 0: a limit near 0 has no digits before the point)
+        est_digits = max(0, est_digits + max(0, math.floor(magnitude) + 1))
     # Work a little beyond what the convergent supports (bounded), so that the difference
     # |p/q - claim| is resolved: that is what δ and a refutation are measured from.
     dps = max(digits, min(est_digits, 2 * digits + 50)) + 2 * _GUARD
@@ -292,8 +348,10 @@ def verify(
         note = (
             f"reached {est_digits} estimated digits at depth {depth} "
             f"(rate {rate:.3g} digits/term); {digits} requested"
-        )
-    if verdict != "refuted":
+        ) + (f"; stopped: {stop}" if stop else "")
+    if verdict != "refuted" and (time.perf_counter() - t0 + _GCD_COST * last > max_seconds):
+        note += "; δ not measured (its gcd would pass the time budget)"
+    elif verdict != "refuted":
         if progress is not None:
             progress("the irrationality measure δ")
         try:

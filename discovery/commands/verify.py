@@ -268,7 +268,11 @@ def verify_command(
     claim: str | None = typer.Option(
         None, "--claim", help='the claimed limit, e.g. "6/zeta(3)" (not with --id)'),
     digits: int = typer.Option(100, "--digits", min=1, max=1_000_000),
-    max_depth: int = typer.Option(200_000, "--max-depth", min=32),
+    max_depth: int = typer.Option(200_000, "--max-depth", min=32, max=100_000_000),
+    max_seconds: float = typer.Option(
+        20.0, "--max-seconds", min=0.1, max=1e6,
+        help="time budget of the convergents: a deeper one predicted to end later is not "
+        "computed (the verdict is then inconclusive, with the reason)"),
     plot: Path | None = typer.Option(None, "--plot", help="write a convergence plot (PNG)"),
     json_: bool = JSON,
 ) -> None:
@@ -291,7 +295,8 @@ def verify_command(
         if src.record is None:
             from discovery.verification import verify as run_verify
 
-            ev = run_verify(src.formula, claim, digits, max_depth=max_depth, progress=progress)
+            ev = run_verify(src.formula, claim, digits, max_depth=max_depth,
+                            max_seconds=max_seconds, progress=progress)
         else:
             ev, recorded = _reverify(src, Path(db if db is not None else DEFAULT_DB), digits,
                                      max_depth, progress)
