@@ -178,15 +178,21 @@ def identify_mobius(
 # --------------------------------------------------------------------------- engine
 
 
+#: Caps of the search: trajectories of sup norm up to MAX_NORM, at most MAX_WALKS (trajectory,
+#: start) pairs, starts within MAX_START of the origin. The CLI has the same caps.
+MAX_NORM = 20
+MAX_WALKS = 100_000
+MAX_START = 1_000
+
 _RULES = {
     "cmf": Rule(str, nullable=True, describe="a catalogue name"),
     "cmf_spec": Rule(Mapping, nullable=True, describe="a catalogue entry (a mapping)"),
-    "max_norm": Rule(int, ge=1),
+    "max_norm": Rule(int, ge=1, le=MAX_NORM),
     "negative": Rule(bool),
-    "depth": Rule(int, ge=4),
-    "digits": Rule(int, ge=10),
-    "min_digits": Rule(int, ge=5),
-    "max_coeff": Rule(int, ge=1, nullable=True),
+    "depth": Rule(int, ge=4, le=1_000_000),
+    "digits": Rule(int, ge=10, le=10_000),
+    "min_digits": Rule(int, ge=5, le=10_000),
+    "max_coeff": Rule(int, ge=1, le=10**12, nullable=True),
     "link": Rule(bool),
     "known_pcfs": Rule((list, tuple), describe="a list of {key, a, b}"),
     "max_degree": Rule(int, ge=0, nullable=True),
@@ -202,19 +208,27 @@ def _validated(config: Mapping) -> dict:
 
 
 def _starts(spec: Any, dim: int) -> list[tuple]:
-    if isinstance(spec, (list, tuple)) and len(spec) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in spec
-    ):
+    def integer(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and abs(v) <= MAX_START
+
+    if isinstance(spec, (list, tuple)) and len(spec) == 2 and all(integer(v) for v in spec):
         lo, hi = spec
         if lo > hi:
             raise EngineError(f"cmf option 'starts': empty box [{lo}, {hi}]")
+        if (hi - lo + 1) ** dim > MAX_WALKS:
+            raise EngineError(f"cmf option 'starts': the box [{lo}, {hi}] has "
+                              f"{(hi - lo + 1) ** dim} points in dimension {dim}; at most "
+                              f"{MAX_WALKS} walks are searched")
         return list(box_starts(dim, lo, hi))
-    if isinstance(spec, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in spec):
+    if (isinstance(spec, (list, tuple)) and len(spec) <= MAX_WALKS
+            and all(isinstance(p, (list, tuple)) for p in spec)):
         pts = [tuple(p) for p in spec]
-        if any(len(p) != dim for p in pts):
-            raise EngineError(f"cmf option 'starts': every point needs {dim} coordinates")
+        if any(len(p) != dim or not all(integer(v) for v in p) for p in pts):
+            raise EngineError(f"cmf option 'starts': every point needs {dim} integer "
+                              f"coordinates of size at most {MAX_START}")
         return pts
-    raise EngineError("cmf option 'starts' must be a box [lo, hi] or a list of points")
+    raise EngineError(f"cmf option 'starts' must be a box [lo, hi] (|lo|, |hi| <= {MAX_START})"
+                      f" or a list of at most {MAX_WALKS} points")
 
 
 @register_engine("cmf")
@@ -238,10 +252,18 @@ class CMFEngine(EngineBase):
         self.constants = list(self.entry.get("constants", []))
         if not self.constants:
             raise EngineError(f"the field {self.cmf.name!r} names no constants to identify")
+        side = cfg["max_norm"] + 1 if not cfg["negative"] else 2 * cfg["max_norm"] + 1
+        if side ** self.cmf.dim > 100 * MAX_WALKS:
+            raise EngineError(f"cmf: max_norm {cfg['max_norm']} in dimension {self.cmf.dim} "
+                              f"spans {side ** self.cmf.dim} directions; lower max_norm")
         trajs = list(
             primitive_trajectories(self.cmf.dim, cfg["max_norm"], not cfg["negative"])
         )
         starts = _starts(cfg["starts"], self.cmf.dim)
+        if len(trajs) * len(starts) > MAX_WALKS:
+            raise EngineError(f"cmf: {len(trajs)} trajectories x {len(starts)} starts is "
+                              f"{len(trajs) * len(starts)} walks; at most {MAX_WALKS} are "
+                              "searched (lower max_norm or the starts box)")
         self._walks = [(t, s) for t in trajs for s in starts]
         self._next = 0
         self._told: set[str] = set()

@@ -40,7 +40,7 @@ def agreement(a, b, dps: int = 300) -> float:
         ({"cmf": "nope"}, "unknown CMF 'nope'"),
         ({"cmf": "zeta3", "max_norm": 0}, "max_norm"),
         ({"cmf": "zeta3", "starts": [3, 1]}, "empty box"),
-        ({"cmf": "zeta3", "starts": [[1, 2, 3]]}, "2 coordinates"),
+        ({"cmf": "zeta3", "starts": [[1, 2, 3]]}, "2 integer coordinates"),
         ({"cmf": "zeta3", "starts": "0..2"}, "box"),
     ],
 )

@@ -10,6 +10,7 @@ Wiring (in :mod:`discovery.cli`)::
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import replace
@@ -35,16 +36,17 @@ JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
 def parse_vector(text: str, what: str = "vector") -> tuple[int, ...]:
-    """``"1,1"`` or ``"(1, -2)"`` -> ``(1, 1)`` / ``(1, -2)``."""
+    """``"1,1"`` or ``"(1, -2)"`` -> ``(1, 1)`` / ``(1, -2)`` (at most 16 numbers of at most
+    12 digits)."""
     body = text.strip().strip("()[]")
-    if not re.fullmatch(r"\s*-?\d+(\s*,\s*-?\d+)*\s*", body):
+    if body.count(",") > 15 or not re.fullmatch(r"\s*-?\d{1,12}(\s*,\s*-?\d{1,12})*\s*", body):
         raise ValueError(f"{what} must be comma-separated integers like 1,1; got {text!r}")
     return tuple(int(v) for v in body.split(","))
 
 
 def parse_starts(text: str) -> list[int]:
     """``"0..3"`` -> ``[0, 3]`` (a box); ``"2"`` -> ``[2, 2]``."""
-    m = re.fullmatch(r"\s*(-?\d+)\s*(?:\.\.\s*(-?\d+)\s*)?", text)
+    m = re.fullmatch(r"\s*(-?\d{1,12})\s*(?:\.\.\s*(-?\d{1,12})\s*)?", text)
     if not m:
         raise ValueError(f"--starts must look like 0..3 (a box) or 2; got {text!r}")
     lo = int(m.group(1))
@@ -153,18 +155,54 @@ def check(
 # --------------------------------------------------------------------------- walk
 
 
+#: The longest trajectory walked (L1 norm): the trajectory's matrix is the product of that
+#: many steps, so its degree, and the cost of every convergent, grow with it.
+MAX_TRAJECTORY_NORM = 100
+#: Probe depth of the cost estimate of a deep walk.
+_PROBE_DEPTH = 1000
+
+
+def _check_walk_cost(walk: Any, depth: int, max_seconds: float) -> None:
+    """Refuse a walk whose predicted time is over ``max_seconds``: a probe at a small depth
+    is timed and scaled (a walk's convergents grow like depth log depth, their product
+    trees a little faster)."""
+    from solvers.errors import DiscoveryError
+
+    if depth <= _PROBE_DEPTH:
+        return
+    t0 = time.perf_counter()
+    walk.convergents(_PROBE_DEPTH)
+    probe = max(time.perf_counter() - t0, 1e-4)
+    scale = depth / _PROBE_DEPTH * math.log(depth) / math.log(_PROBE_DEPTH)
+    predicted = probe * scale ** 1.2 * 1.5  # (measured: the report costs about one limit)
+    if predicted > max_seconds:
+        raise DiscoveryError(
+            f"a depth-{depth} walk would take about {predicted:.3g} s, over the budget of "
+            f"{max_seconds:g} s: lower --depth or raise --max-seconds")
+
+
 def walk_report(name: str, trajectory: tuple[int, ...], start: tuple[int, ...], depth: int,
-                digits: int = 100) -> dict:
-    """Walk a catalogue field and report the limit, its relation, the PCF and δ."""
+                digits: int = 100, max_seconds: float = 60.0) -> dict:
+    """Walk a catalogue field and report the limit, its relation, the PCF and δ.
+
+    Trajectories longer than :data:`MAX_TRAJECTORY_NORM` steps, and walks predicted to take
+    more than ``max_seconds``, are refused with a :class:`~solvers.errors.DiscoveryError`.
+    """
     import mpmath
 
     from search.cmf import catalogue_cmf
     from solvers.coboundary import mobius_text
     from solvers.errors import DiscoveryError
 
+    norm = sum(abs(k) for k in trajectory)
+    if norm > MAX_TRAJECTORY_NORM:
+        raise DiscoveryError(
+            f"trajectory {tuple(trajectory)} has {norm} steps; walks take at most "
+            f"{MAX_TRAJECTORY_NORM} (the trajectory matrix's degree grows with its length)")
     t0 = time.perf_counter()
     field, entry = catalogue_cmf(name)
     walk = field.walk(trajectory, start)
+    _check_walk_cost(walk, depth, max_seconds)
     lim = walk.limit(depth)
     constants = list(entry.get("constants", []))
     found = None
@@ -236,12 +274,15 @@ def walk(
     depth: int = typer.Option(2000, "--depth", min=2, max=10_000_000),
     digits: int = typer.Option(100, "--digits", min=10, max=100_000,
                                help="digits used to identify the limit"),
+    max_seconds: float = typer.Option(
+        60.0, "--max-seconds", min=0.1, max=1e6,
+        help="refuse a walk predicted to take longer (the prediction times a shallow walk)"),
     json_: bool = JSON,
 ) -> None:
     """Walk a field along a trajectory: limit, relation to the field's constant, PCF, δ."""
     with user_errors():
         report = walk_report(cmf, parse_vector(trajectory, "--trajectory"),
-                             parse_vector(start, "--start"), depth, digits)
+                             parse_vector(start, "--start"), depth, digits, max_seconds)
     if json_:
         emit_json(report)
         return
