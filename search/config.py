@@ -297,17 +297,22 @@ def check_config(
 
 
 def as_int(value: Any) -> int:
-    """``value`` as an integer: an int, an integral float or a string of digits (for
-    configurations typed by hand); anything else raises ``ValueError``.
+    """``value`` as an integer: an int or an integral float (``3.0``); anything else, a
+    string of digits included (a campaign's ``degree = "1"`` is a typo to report, not to
+    guess), raises ``ValueError``.
 
     Examples
     --------
-    >>> as_int(3), as_int(3.0), as_int(" 12 ")
-    (3, 3, 12)
+    >>> as_int(3), as_int(3.0)
+    (3, 3)
     >>> as_int(3.5)
     Traceback (most recent call last):
         ...
     ValueError: 3.5 is not an integer
+    >>> as_int("12")
+    Traceback (most recent call last):
+        ...
+    ValueError: '12' is not an integer
     """
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not an integer")
@@ -315,11 +320,6 @@ def as_int(value: Any) -> int:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
     raise ValueError(f"{value!r} is not an integer")
 
 

@@ -140,27 +140,34 @@ def parse_lengths(spec: Any) -> tuple[int, ...]:
 
 
 def _constant_text(value: Any) -> str:
-    text = str(value).strip()
+    text = value.strip()
     if not text:
         raise ValueError("")
+    from solvers.expr import parse_expression
+
+    expr = parse_expression(text)  # a ParseError is a DiscoveryError: one line
+    if expr.free_symbols:
+        raise ValueError(f"{text} is not a number")
+    if expr.is_rational:
+        raise ValueError(f"{text} is rational: its continued fraction ends")
     return text
 
 
 def _odd_prime(p: int) -> int:
-    if p < 3 or any(p % d == 0 for d in range(2, math.isqrt(p) + 1)):
+    if p < 3 or p > 10**6 or any(p % d == 0 for d in range(2, math.isqrt(p) + 1)):
         raise ValueError("")
     return p
 
 
 def _dps(dps: int) -> int:
-    if dps and dps < 10:
+    if dps != 0 and not 10 <= dps <= 200_000:
         raise ValueError("")
     return dps
 
 
-#: The rule of each option (integers may be given as integral floats or digit strings).
+#: The rule of each option (integers may be given as integral floats).
 _RULES: dict[str, Rule] = {
-    "constant": Rule(check=_constant_text,
+    "constant": Rule(str, check=_constant_text,
                      describe="the constant K as text for the safe parser, e.g. 'e' or 'tan(1)'"),
     "degree": Rule(int, ge=1, le=4, convert=as_int),
     "coeff": Rule(int, ge=1, le=20, convert=as_int),
@@ -168,12 +175,12 @@ _RULES: dict[str, Rule] = {
                   describe="a period length n (for 1..n), a range 'a..b' or a list of lengths, "
                            "within 1..12"),
     "depth": Rule(int, ge=8, le=10_000, convert=as_int),
-    "approve_digits": Rule(int, ge=1, convert=as_int),
-    "prime": Rule(int, convert=as_int, check=_odd_prime, describe="an odd prime"),
+    "approve_digits": Rule(int, ge=1, le=100_000, convert=as_int),
+    "prime": Rule(int, convert=as_int, check=_odd_prime, describe="an odd prime below 10^6"),
     "dps": Rule(int, convert=as_int, check=_dps,
-                describe="0 (automatic: max(200, 5 * depth)) or an integer at least 10"),
-    "approve_terms": Rule(int, convert=as_int),
-    "chunk": Rule(int, ge=1, convert=as_int),
+                describe="0 (automatic: max(200, 5 * depth)) or an integer in [10, 200000]"),
+    "approve_terms": Rule(int, ge=0, le=1_000_000, convert=as_int),
+    "chunk": Rule(int, ge=1, le=1_000_000, convert=as_int),
 }
 
 

@@ -55,7 +55,9 @@ def test_convert_check_nullable_and_the_error_class():
 
     rules = {"n": Rule(int, convert=as_int, check=even, describe="an even integer"),
              "r": Rule(float, nullable=True)}
-    assert check_config("demo", {"n": "8", "r": None}, {}, rules) == {"n": 4, "r": None}
+    assert check_config("demo", {"n": 8.0, "r": None}, {}, rules) == {"n": 4, "r": None}
+    with pytest.raises(EngineError, match=r"'n' must be an even integer, not '8'"):
+        check_config("demo", {"n": "8"}, {}, rules)
     with pytest.raises(EngineError, match=r"'n' must be an even integer, not 3 \(odd\)$"):
         check_config("demo", {"n": 3}, {}, rules)
     with pytest.raises(EngineError, match=r"'n' must be an even integer, not 2.5 \(2.5 is not"):
@@ -93,7 +95,7 @@ def test_rule_descriptions():
          "toy: unknown option 'taks' (allowed: fail, modulus, per_task, sleep, tasks)"),
         ("toy", {"modulus": 0}, "toy: option 'modulus' must be an integer at least 1, not 0"),
         ("cmf", {"cmf": "zeta3", "max_norm": 0},
-         "cmf: option 'max_norm' must be an integer at least 1, not 0"),
+         "cmf: option 'max_norm' must be an integer in [1, 20], not 0"),
         ("blind-delta", {"chunk": 0},
          "blind-delta: option 'chunk' must be an integer in [1, 1000000], not 0"),
         ("sdp_game", {"evaluator": "magic"},
@@ -108,15 +110,23 @@ def test_engines_share_the_wording(engine, config, message):
     assert str(info.value) == message
 
 
-def test_esma_keeps_its_lenient_integers_and_its_derived_defaults():
+def test_esma_takes_integral_floats_refuses_strings_and_derives_its_defaults():
     from search.esma import EsmaConfig
 
-    cfg = EsmaConfig.from_dict({"constant": " e ", "depth": "60", "degree": 1.0,
+    cfg = EsmaConfig.from_dict({"constant": " e ", "depth": 60, "degree": 1.0,
                                 "approve_terms": 10})
     assert (cfg.constant, cfg.depth, cfg.degree, cfg.dps, cfg.approve_terms) == (
         "e", 60, 1, 300, 1000)
     with pytest.raises(EngineError, match="'degree' must be an integer in \\[1, 4\\], not 1.5"):
         EsmaConfig.from_dict({"constant": "e", "degree": 1.5})
+    with pytest.raises(EngineError, match="'degree' must be an integer in \\[1, 4\\], not '1'"):
+        EsmaConfig.from_dict({"constant": "e", "degree": "1"})
+    for constant, reason in ((5, "not 5"), ("0", "rational"), ("1/3", "rational"),
+                             ("x", "unknown name")):
+        with pytest.raises(EngineError, match=reason):
+            EsmaConfig.from_dict({"constant": constant})
+    with pytest.raises(EngineError, match="prime"):
+        EsmaConfig.from_dict({"constant": "e", "prime": 10**18 + 9})
 
 
 # --------------------------------------------------------------------------- the SDP game's GP
