@@ -135,7 +135,7 @@ def test_run_record_and_export_carry_the_provenance(store):
     assert record.to_dict()["provenance"] == record.provenance
     assert record.provenance[0]["git"] == PROV["git"]
     exported = store.export()
-    assert exported["schema_version"] == SCHEMA_VERSION == 4
+    assert exported["schema_version"] == SCHEMA_VERSION == 5
     assert exported["runs"][0]["provenance"][0]["command"] == PROV["command"]
     assert json.loads(json.dumps(exported["runs"]))[0]["provenance"] == record.provenance
 

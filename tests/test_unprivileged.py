@@ -66,6 +66,7 @@ def run_cli(site: Path, home: Path, *args: str, cwd: Path) -> subprocess.Complet
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow  # about 8 s: two commands, numba compiles without a cache
 def test_verify_and_a_numba_command_run_from_a_read_only_install(read_only_install, tmp_path):
     site, home = read_only_install
     res = run_cli(site, home, "verify", "--a", "2", "--b", "1", "--claim", "1+sqrt(2)",
@@ -73,8 +74,10 @@ def test_verify_and_a_numba_command_run_from_a_read_only_install(read_only_insta
     assert res.returncode == 0, res.stderr
     assert '"verdict": "verified"' in res.stdout
     # the float32 checker compiles numba kernels (cache=True where it can write)
-    res = run_cli(site, home, "check-float32", "--function", "2^x", "--interval", "0.5,0.5009765625",
-                  "--coefficients", "1,0.6931471805599453,0.2402265069591007", "--json", cwd=tmp_path)
+    res = run_cli(site, home, "check-float32", "--function", "2^x",
+                  "--interval", "0.5,0.5009765625",
+                  "--coefficients", "1,0.6931471805599453,0.2402265069591007",
+                  "--json", cwd=tmp_path)
     assert res.returncode in (0, 1), res.stderr
     assert "Traceback" not in res.stderr and "max_ulp" in res.stdout
     assert not any(p.name == "__pycache__" for p in site.rglob("*"))
