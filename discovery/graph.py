@@ -48,6 +48,7 @@ from typing import Any
 import networkx as nx
 
 from discovery.store import Store, _constant_names
+from discovery.text import printable
 from solvers.constants import canonical_constant
 
 __all__ = [
@@ -272,40 +273,57 @@ def neighbourhood(
     return G.subgraph(chosen).copy()
 
 
-def _scalar(value: Any) -> Any:
-    if isinstance(value, (str, bool, float)):
+def _scalar(value: Any, xml: bool = False) -> Any:
+    if isinstance(value, str):
+        return printable(value) if xml else value
+    if isinstance(value, (bool, float)):
         return value
     if isinstance(value, int):
         return value if abs(value).bit_length() < 63 else str(value)
-    return json.dumps(value, default=str)
+    return json.dumps(value, default=str)  # ASCII: no control character left raw
 
 
-def _scalar_graph(G: nx.Graph) -> nx.Graph:
+def _scalar_graph(G: nx.Graph, xml: bool = False) -> nx.Graph:
+    """``G`` with scalar attributes (``None`` dropped); ``xml``: every text, node and edge
+    key :func:`~discovery.text.printable` too (XML 1.0 allows no control characters)."""
+
+    def name(n: Any) -> Any:
+        return printable(n) if xml and isinstance(n, str) else n
+
+    def attrs(d: dict) -> dict:
+        return {k: _scalar(v, xml) for k, v in d.items() if v is not None}
+
     H = G.__class__()
-    H.graph.update({k: _scalar(v) for k, v in G.graph.items() if v is not None})
-    H.add_nodes_from(
-        (n, {k: _scalar(v) for k, v in d.items() if v is not None}) for n, d in G.nodes(data=True)
-    )
+    H.graph.update(attrs(G.graph))
+    H.add_nodes_from((name(n), attrs(d)) for n, d in G.nodes(data=True))
     if G.is_multigraph():
-        H.add_edges_from(
-            (u, v, k, {a: _scalar(b) for a, b in d.items() if b is not None})
-            for u, v, k, d in G.edges(keys=True, data=True)
-        )
+        H.add_edges_from((name(u), name(v), name(k), attrs(d))
+                         for u, v, k, d in G.edges(keys=True, data=True))
     else:
-        H.add_edges_from(
-            (u, v, {a: _scalar(b) for a, b in d.items() if b is not None})
-            for u, v, d in G.edges(data=True)
-        )
+        H.add_edges_from((name(u), name(v), attrs(d)) for u, v, d in G.edges(data=True))
     return H
 
 
 def export_graphml(G: nx.Graph, path: str | Path) -> Path:
     """Write GraphML (attributes made scalar: ``None`` dropped, others as text).
 
-    Works for the conjecture graph and for the family graph (:func:`family_graph`).
+    Works for the conjecture graph and for the family graph (:func:`family_graph`). Text
+    from the store is :func:`~discovery.text.printable` (a control character becomes a
+    visible escape such as ``\\x1b``): the file is well-formed XML 1.0 whatever the store
+    holds.
+
+    Examples
+    --------
+    >>> import tempfile, xml.etree.ElementTree as ET
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_node("pcf:\\x00", name="run \\x1b[31m")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     root = ET.parse(export_graphml(G, Path(d) / "g.graphml")).getroot()
+    >>> sorted(e.text for e in root.iter() if e.text and e.text.strip())
+    ['run \\\\x1b[31m']
     """
     path = Path(path)
-    nx.write_graphml(_scalar_graph(G), path)
+    nx.write_graphml(_scalar_graph(G, xml=True), path)
     return path
 
 
@@ -409,6 +427,7 @@ _KNOWN_COLOUR, _NEW_COLOUR = "#e08214", "#5aae61"
 
 
 def _shorten(text: str, width: int) -> str:
+    text = printable(text)  # drawn: no control character (a missing glyph)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -599,9 +618,9 @@ def draw_family_graph(
                                    zorder=1))
             k = labels_at[mid] = labels_at.get(mid, -1) + 1
             shift = 0.3 * ((k + 1) // 2) * (1 if k % 2 else -1)
-            ax.annotate(f"{FAMILY_EDGE_TYPES.get(rtype, rtype)} ×{count}", (-bulge, mid + shift),
-                        xytext=(-3, 0), textcoords="offset points", fontsize=7, color=colour,
-                        ha="right", va="center")
+            ax.annotate(f"{printable(FAMILY_EDGE_TYPES.get(rtype, rtype))} ×{count}",
+                        (-bulge, mid + shift), xytext=(-3, 0), textcoords="offset points",
+                        fontsize=7, color=colour, ha="right", va="center", parse_math=False)
     for n in rows:
         d = G.nodes[n]
         colour = _KNOWN_COLOUR if d.get("known") else _NEW_COLOUR
@@ -613,10 +632,11 @@ def draw_family_graph(
         if d.get("digits") is not None:
             facts.append(f"{d['digits']} digits")
         if show_constant and d.get("constant"):
-            facts.insert(0, str(d["constant"]))
+            facts.insert(0, printable(d["constant"]))
         facts.append(f"known: {_shorten(d['source'], 50)}" if d.get("known") else "new")
         ax.annotate(f"{label}   ({'; '.join(facts)})", (0, y[n]), xytext=(10, 0),
-                    textcoords="offset points", fontsize=8, va="center", ha="left")
+                    textcoords="offset points", fontsize=8, va="center", ha="left",
+                    parse_math=False)  # a claim's "$" is text, not mathtext
     if not rows:
         ax.annotate("no families", (0, 0), ha="center", va="center", fontsize=12)
     handles = [Line2D([], [], marker="o", linestyle="", color=_KNOWN_COLOUR,
@@ -625,14 +645,14 @@ def draw_family_graph(
     used = sorted({t for u, v, d in G.edges(data=True) if u in y and v in y
                    for t in d.get("types", {})})
     handles += [Line2D([], [], color=_FAMILY_EDGE_COLOURS.get(t, "#999999"),
-                       label=f"{FAMILY_EDGE_TYPES.get(t, t)} ({t} between members)")
+                       label=printable(f"{FAMILY_EDGE_TYPES.get(t, t)} ({t} between members)"))
                 for t in used]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 0.0), fontsize=8,
               ncol=len(handles), frameon=False)
     heading = title or G.graph.get("title") or "Families"
     if len(G) > len(rows):
         heading += f" (the {len(rows)} largest drawn)"
-    ax.set_title(heading, loc="left")
+    ax.set_title(printable(heading), loc="left", parse_math=False)
     left = span + 1.0  # room for the arcs and their labels: about a fifth of the width
     ax.set_xlim(-left, 4 * left)
     ax.set_ylim(-n_rows + 0.4, 0.8)

@@ -350,23 +350,73 @@ _CONJ_COLUMNS = (
 )
 
 
+def _text(value: Any) -> str:
+    """A ``TEXT NOT NULL`` column's value as text: a row written around the store's checks
+    (``PRAGMA ignore_check_constraints``, another program) may hold a number or bytes there.
+
+    Examples
+    --------
+    >>> _text("verified"), _text(b"we\\xffird"), _text(5)
+    ('verified', 'we\ufffdird', '5')
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    """A nullable text column's value: ``None`` or text (:func:`_text`)."""
+    return None if value is None else _text(value)
+
+
+def _json_column(value: Any) -> Any:
+    """A JSON column's value (:func:`loads`); text that is not JSON is kept as it is."""
+    try:
+        return loads(value)
+    except (ValueError, TypeError, RecursionError):
+        return _text(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    """An integer column's value, or ``None`` for anything that is not an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _row_to_record(row: tuple) -> ConjectureRecord:
+    """A ``conjectures`` row (:data:`_CONJ_COLUMNS`) as a record, whatever its cells hold.
+
+    A status outside :data:`STATUSES` (written around the store's CHECK constraint) is kept
+    as it is, for readers to show; cells of the wrong type become text (or ``None``).
+
+    Examples
+    --------
+    >>> row = (7, "pcf:k", "pcf", '{"a":[1],"b":[1]}', "1", None, b"weird", "x", "[1, {}]",
+    ...        None, "", "", 1, None, "{")
+    >>> rec = _row_to_record(row)
+    >>> rec.status, rec.digits, rec.evidence, rec.family_map
+    ('weird', None, ({},), None)
+    """
+    evidence = _json_column(row[8])
+    family_map = _json_column(row[14])
     return ConjectureRecord(
         id=row[0],
-        key=row[1],
-        kind=row[2],
-        formula=loads(row[3]),
-        claim=row[4],
-        constant=row[5],
-        status=row[6],
-        digits=row[7],
-        evidence=tuple(loads(row[8]) or ()),
-        engine=row[9],
-        first_seen=row[10],
-        last_seen=row[11],
-        times_found=row[12],
-        family=row[13],
-        family_map=loads(row[14]),
+        key=_text(row[1]),
+        kind=_text(row[2]),
+        formula=_json_column(row[3]),
+        claim=_text(row[4]),
+        constant=_optional_text(row[5]),
+        status=_text(row[6]),
+        digits=_optional_int(row[7]),
+        evidence=tuple(e for e in evidence if isinstance(e, dict))
+        if isinstance(evidence, list) else (),
+        engine=_optional_text(row[9]),
+        first_seen=_text(row[10]),
+        last_seen=_text(row[11]),
+        times_found=_optional_int(row[12]) or 0,
+        family=_optional_int(row[13]),
+        family_map=family_map if isinstance(family_map, dict) else None,
     )
 
 

@@ -11,11 +11,23 @@
 * ``db export``: JSON, LaTeX, CSV or GraphML.
 
 Wired into the main CLI with ``app.add_typer(db_app, name="db")``.
+
+Every command checks the store's path before opening it
+(:func:`~discovery.user_files.check_store_path`: an existing regular file) and every output's
+path before opening the store (:func:`~discovery.user_files.check_output_path`: not the store,
+nor its journal files); an output is written to a temporary file renamed into place, so a
+failure leaves no partial file. What the store holds is printed
+:func:`~discovery.text.printable` (:func:`db_views.Console`, :func:`db_views.Table`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +35,10 @@ import typer
 
 from discovery.commands import db_views as v
 from discovery.commands._common import emit_json, user_errors
-from discovery.commands._rich import Console, Table, box
-from solvers.errors import StoreError
+from discovery.commands._rich import box
+from discovery.commands.db_views import Console, Table
+from discovery.user_files import check_output_path, check_store_path
+from solvers.errors import DiscoveryError, StoreError
 
 if TYPE_CHECKING:  # the store is imported when a command opens it (a fast `discovery` start)
     from discovery.store import ConjectureRecord, RunRecord, Store
@@ -46,9 +60,95 @@ JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
 def _open(db: Path) -> Store:
+    """The store ``db``, read-only: an existing regular file (else one line, nothing made)."""
     from discovery.store import Store
 
-    return Store(db, readonly=True)
+    return Store(check_store_path(db, must_exist=True), readonly=True)
+
+
+def _bounded(n: int) -> int:
+    """A limit or offset SQLite can take (larger ones mean the same: every row)."""
+    return min(n, v.MAX_SQL_INT)
+
+
+def _check_outputs(db: Path, **outputs: Path | None) -> None:
+    """Refuse outputs (by option name) that are the store, its journals, a directory, in a
+    missing directory, or the same file as another output; before the store is opened."""
+    check_store_path(db, must_exist=True)
+    given = [(option, path) for option, path in outputs.items() if path is not None]
+    for i, (option, path) in enumerate(given):
+        if v.same_file(path, db):
+            raise DiscoveryError(f"{option} {path} is the store itself: refusing to overwrite it")
+        check_output_path(path, reads=[db], what=option)  # its journals, a directory, ...
+        for other, earlier in given[:i]:
+            if v.same_file(path, earlier):
+                raise DiscoveryError(f"{option} {path} is also {other}: give two files")
+
+
+def _set_new_mode(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the mode of the file it replaces, or of a new file (``0o666 & ~umask``)."""
+    if target.exists():
+        shutil.copymode(target, tmp)
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
+def _copy_into(tmp: Path, target: Path) -> None:
+    """Write the bytes of ``tmp`` into ``target`` (a device, a FIFO, or a file that cannot be
+    replaced); a FIFO that nothing reads is an error, not a wait."""
+    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | (os.O_TRUNC if target.is_file() else 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(exc.errno, "nothing reads this FIFO") from None
+        raise
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as dst, open(tmp, "rb") as src:
+        shutil.copyfileobj(src, dst)
+
+
+def _write_output(path: Path, produce: Callable[[Path], object], what: str) -> Path:
+    """Have ``produce(tmp)`` write a temporary file, then put it at ``path``.
+
+    A regular (or new) file is replaced by renaming the temporary file (made in its directory)
+    over it, so a failure leaves it as it was; a device or a FIFO gets the bytes copied in.
+
+    Raises
+    ------
+    DiscoveryError
+        For any error of the file system (one line naming ``path``).
+    """
+    if path.exists() and not path.is_file():  # a device or FIFO (/dev/stdout: a magic link)
+        target, directory = path, None
+    else:  # a regular or new file, behind any symbolic links: replaced by a rename
+        target = Path(os.path.realpath(path))
+        directory = target.parent
+    try:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                        dir=directory)
+        except PermissionError:  # a directory this user may not write: write the file itself
+            if directory is None or not target.exists():
+                raise
+            directory = None
+            fd, name = tempfile.mkstemp(suffix=target.suffix)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            produce(tmp)
+            if directory is not None:
+                _set_new_mode(tmp, target)
+                os.replace(tmp, target)
+            else:
+                _copy_into(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise DiscoveryError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+    return path
 
 
 _short = v.short
@@ -60,10 +160,11 @@ def _found_by_runs(store: Store, rec: ConjectureRecord) -> list[RunRecord]:
     runs = []
     for r in store.relations(src=rec.key, type="found-by"):
         prefix, _, number = r.dst.partition(":")
-        if prefix != "run" or not number.isdigit():
+        run_id = v.sql_int(number) if prefix == "run" else None
+        if run_id is None:
             continue
         try:
-            runs.append(store.run(int(number)))
+            runs.append(store.run(run_id))
         except StoreError:  # a dangling edge: nothing to show
             continue
     return runs
@@ -117,7 +218,7 @@ def stats(db: Path = DB, json_: bool = JSON) -> None:
     if json_:
         emit_json(s)
         return
-    console = Console(markup=False)
+    console = Console()
     console.print(f"{s['path']}: {s['conjectures']} conjectures, "
                   f"{s['relations']} relations, {s['runs']} runs, "
                   f"{s['finished_tasks']} finished tasks (schema v{s['schema_version']})")
@@ -175,6 +276,9 @@ def list_(
     Programs and bounds (``--kind program|bound``) have no limit: each is a family of its
     own, so they are listed as conjectures.
     """
+    limit, offset, member_limit = _bounded(limit), _bounded(offset), _bounded(member_limit)
+    if min_digits is not None:
+        min_digits = _bounded(min_digits)
     filters = _filters(constant, kind, status, min_digits)
     with user_errors():
         if conjectures and (new or members):
@@ -208,7 +312,7 @@ def list_(
             table.add_row(str(r.id), r.status, "-" if r.digits is None else str(r.digits),
                           r.kind, r.constant or "-", r.claim, _short(r.formula_text, 70),
                           "-" if r.family is None else f"F{r.family}")
-        Console(markup=False).print(table)
+        Console().print(table)
         return
     if json_:
         rows = []
@@ -220,7 +324,7 @@ def list_(
         emit_json({"db": str(db), "listing": "families", "families": rows, "count": len(rows),
                    "total": total, "offset": offset, "sort": sort})
         return
-    console = Console(markup=False)
+    console = Console()
     caption = f"{shown} families, sorted by {sort}"
     if not members:
         console.print(v.families_table(fams, f"families in {db}", caption))
@@ -242,6 +346,7 @@ def find(
     json_: bool = JSON,
 ) -> None:
     """Find families by value (else identify the value) or conjectures by a(n)/b(n)."""
+    limit = _bounded(limit)
     with user_errors():
         if (value is None) == (formula is None):
             raise ValueError("give exactly one of --value and --formula")
@@ -257,7 +362,7 @@ def find(
                                for group in out["families"]]
         emit_json(out)
         return
-    console = Console(markup=False)
+    console = Console()
     if value is not None:
         _print_value(console, out)
     else:
@@ -332,6 +437,7 @@ def show(
     json_: bool = JSON,
 ) -> None:
     """One conjecture (its family, evidence, relations as sentences) or one family."""
+    limit = _bounded(limit)
     with user_errors(), _open(db) as store:
         what, obj = v.resolve_ref(store, ref)
         if what == "family":
@@ -356,7 +462,7 @@ def show(
                    "runs": [{k: val for k, val in run.to_dict().items() if k != "state"}
                             for run in runs]})  # the engine's state can be large
         return
-    console = Console(markup=False)
+    console = Console()
     console.print(f"#{rec.id} {rec.key} [{rec.status}]")
     console.print(f"  {rec.formula_text} = {rec.claim}", soft_wrap=True)
     console.print(f"  constant {rec.constant or '-'}, best digits "
@@ -393,7 +499,7 @@ def _show_family(fam, members: list[ConjectureRecord], db: Path, json_: bool) ->
                    "members": [v.member_summary(r, fam) for r in members],
                    "total_members": fam.members})
         return
-    console = Console(markup=False)
+    console = Console()
     rep = fam.representative
     console.print(f"family F{fam.id} ({v.family_tag(fam)})", soft_wrap=True)
     console.print(f"  {fam.formula_text} = {fam.claim}", soft_wrap=True)
@@ -426,9 +532,7 @@ def graph(
     with user_errors():
         if to is not None and constant is None:
             raise ValueError("--to needs --constant")
-        for target in (png, graphml):
-            if target is not None and v.same_file(target, db):
-                raise ValueError(f"{target} is the store itself: refusing to overwrite it")
+        _check_outputs(db, **{"--png": png, "--graphml": graphml})
         with _open(db) as store:
             F = g.family_graph(store, constant, radius=radius)
             out: dict = {"db": str(db), **g.family_graph_data(F)}
@@ -446,13 +550,15 @@ def graph(
                     out["paths"] = [g.describe_path(G, p)
                                     for p in g.relations_between(G, constant, to)]
         if png is not None:
-            out["png"] = str(g.draw_family_graph(F, png, max_nodes=max_nodes))
+            out["png"] = str(_write_output(
+                png, lambda tmp: g.draw_family_graph(F, tmp, max_nodes=max_nodes), "--png"))
         if graphml is not None:
-            out["graphml"] = str(g.export_graphml(F, graphml))
+            out["graphml"] = str(_write_output(
+                graphml, lambda tmp: g.export_graphml(F, tmp), "--graphml"))
     if json_:
         emit_json(out)
         return
-    console = Console(markup=False)
+    console = Console()
     table = Table(title=out["title"], box=box.SIMPLE_HEAD, show_lines=True)
     table.add_column("family", no_wrap=True)
     table.add_column("representative = its own claim", overflow="fold", ratio=3)
@@ -499,15 +605,10 @@ def export(
     with user_errors():
         if sum((graph_json, latex, csv_)) > 1:
             raise ValueError("give at most one of --graph, --latex and --csv")
-        for target, option in ((out, "--out"), (graphml, "--graphml")):
-            if target is not None and v.same_file(target, db):
-                raise ValueError(f"{option} {target} is the store itself: refusing to "
-                                 "overwrite it")
+        _check_outputs(db, **{"--out": out, "--graphml": graphml})
         with _open(db) as store:
             if graph_json or graphml is not None:
                 G = g.build_graph(store)
-                if graphml is not None:
-                    g.export_graphml(G, graphml)
             if latex or csv_:
                 fams = sorted(store.families(limit=None, sort="members"),
                               key=lambda f: str(f.constant or ""))
@@ -515,14 +616,17 @@ def export(
             else:
                 data = g.export_json(G) if graph_json else store.export()
                 text = None
+        if graphml is not None:
+            _write_output(graphml, lambda tmp: g.export_graphml(G, tmp), "--graphml")
     if out is None:
         if text is None:
             emit_json(data)
         else:
             sys.stdout.write(text)
         return
+    body = text if text is not None else json.dumps(to_jsonable(data)) + "\n"
     with user_errors():
-        out.write_text(text if text is not None else json.dumps(to_jsonable(data)) + "\n")
+        _write_output(out, lambda tmp: tmp.write_text(body, encoding="utf-8"), "--out")
     sys.stderr.write(f"wrote {out}\n")
 
 

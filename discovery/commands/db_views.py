@@ -4,11 +4,16 @@ its family's representative, tables, and the LaTeX / CSV catalogues of ``db expo
 Every line pairs a formula only with its OWN claim; a member is related to its family's
 representative by the Möbius map ``x = (A y + B)/(C y + D)`` (``x`` the member's limit, ``y``
 the representative's), said in words with how it was checked.
+
+What they print comes from a store, which may hold anything: :func:`Console` and
+:func:`Table` make every string they are given :func:`~discovery.text.printable` (no
+escape sequence reaches the terminal).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -16,14 +21,21 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from discovery.commands._rich import Table, box
+from discovery.commands._rich import box
+from discovery.text import printable
 from solvers.errors import StoreError
 
 if TYPE_CHECKING:
+    import rich.console
+    import rich.table
+
     from discovery.catalogue import FamilyRecord
     from discovery.store import ConjectureRecord, Store
 
 __all__ = [
+    "Console",
+    "Table",
+    "sql_int",
     "short",
     "summary",
     "member_map",
@@ -43,6 +55,72 @@ __all__ = [
     "same_file",
     "SENTENCES",
 ]
+
+
+#: The largest integer SQLite stores (a row id, a LIMIT or an OFFSET beyond it overflows).
+MAX_SQL_INT = 2**63 - 1
+
+
+def sql_int(text: str) -> int | None:
+    """The integer that ``text`` (decimal digits) names, or ``None`` beyond SQLite's integers.
+
+    Examples
+    --------
+    >>> sql_int("42"), sql_int("9223372036854775807"), sql_int("9223372036854775808")
+    (42, 9223372036854775807, None)
+    >>> sql_int("²"), sql_int("")
+    (None, None)
+    """
+    text = text.strip()
+    if not text.isdecimal() or len(text) > len(str(MAX_SQL_INT)):
+        return None
+    n = int(text)
+    return n if n <= MAX_SQL_INT else None
+
+
+@functools.cache
+def _safe_classes() -> tuple[type, type]:
+    """rich's ``Console`` and ``Table`` with every string made printable (built on first use:
+    importing rich costs ~20 ms)."""
+    from rich.console import Console as RichConsole
+    from rich.table import Table as RichTable
+
+    class SafeConsole(RichConsole):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
+    class SafeTable(RichTable):
+        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+            super().add_row(*(printable(r, newlines=True) if isinstance(r, str) else r
+                              for r in renderables), **kwargs)
+
+    return SafeConsole, SafeTable
+
+
+def Console(**kwargs: Any) -> rich.console.Console:  # noqa: N802 (rich's name)
+    """A rich console (no markup, no emoji codes) that prints strings :func:`printable`.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> Console(file=out).print("run \\x1b[31mred")
+    >>> out.getvalue()
+    'run \\\\x1b[31mred\\n'
+    """
+    kwargs.setdefault("markup", False)
+    kwargs.setdefault("emoji", False)
+    return _safe_classes()[0](**kwargs)
+
+
+def Table(*, title: Any = None, caption: Any = None, **kwargs: Any  # noqa: N802
+          ) -> rich.table.Table:
+    """A rich table whose title, caption and cells are :func:`printable` (a cell keeps the
+    newlines that join its lines)."""
+    return _safe_classes()[1](title=None if title is None else printable(title),
+                              caption=None if caption is None else printable(caption),
+                              **kwargs)
 
 
 def short(text: Any, width: int = 60) -> str:
@@ -168,7 +246,7 @@ def _delta(value: float | None) -> str:
 
 
 def families_table(families: list[FamilyRecord], title: str, caption: str | None = None
-                   ) -> Table:
+                   ) -> rich.table.Table:
     """One row per family: the representative with ITS claim (and the source when known),
     constant, members, best digits, δ, when first found."""
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, show_lines=True)
@@ -189,7 +267,7 @@ def families_table(families: list[FamilyRecord], title: str, caption: str | None
 
 
 def members_table(fam: FamilyRecord, members: list[ConjectureRecord],
-                  caption: str | None = None) -> Table:
+                  caption: str | None = None) -> rich.table.Table:
     """The members of a family with their OWN claims and their maps to the representative."""
     title = (f"F{fam.id} ({family_tag(fam, 60)}): {short(fam.formula_text, 70)} = "
              f"{fam.claim}, {fam.members:,} members")
@@ -485,7 +563,11 @@ def resolve_ref(store: Store, ref: str) -> tuple[str, Any]:
     """
     ref = ref.strip()
     if _FAMILY_REF.match(ref):
+        if sql_int(ref.rpartition(":")[2].lstrip("Ff")) is None:  # beyond any row id
+            raise StoreError(f"No family {ref!r} in {store.path}")
         return "family", store.family(ref)
+    if ref.isdigit() and sql_int(ref) is None:  # beyond any row id, or no decimal number
+        raise StoreError(f"No conjecture {ref!r} in {store.path}")
     try:
         return "conjecture", store.get(ref)
     except StoreError:

@@ -12,7 +12,6 @@ time budget.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -30,6 +29,9 @@ from discovery.commands._search import (
     search_options,
     search_session,
 )
+from discovery.text import parse_json_object
+from discovery.user_files import read_user_file
+from solvers.errors import DiscoveryError
 
 __all__ = [
     "evolve_command",
@@ -226,6 +228,21 @@ def baseline_command(
     Console().print(table)
 
 
+def _load_program(path: Path, from_dict: Callable[[Any], Any]) -> Any:
+    """The program in the JSON file ``path`` (``{"nodes": ...}``, or an object holding it
+    as ``program_json``), read with :func:`~discovery.user_files.read_user_file` (a regular
+    file of bounded size: ``/dev/zero`` or a FIFO is refused at once)."""
+    data = parse_json_object(read_user_file(path, what="program file"), f"program file {path}")
+    try:
+        return from_dict(data.get("program_json", data))
+    except DiscoveryError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            RecursionError) as exc:
+        raise DiscoveryError(f"program file {path} does not hold a valid program "
+                             f"({type(exc).__name__}: {exc})") from None
+
+
 def check_float32_command(
     function: str = typer.Option("2^x", "--function"),
     interval: str = typer.Option("0,1", "--interval", help="a,b (float32 numbers; [a, b))"),
@@ -253,8 +270,7 @@ def check_float32_command(
         iv = parse_interval(interval)
         source = "fitted"
         if program is not None:
-            data = json.loads(Path(program).read_text())
-            prog = program_from_dict(data.get("program_json", data))
+            prog = _load_program(program, program_from_dict)
             source = str(program)
         elif coefficients is not None:
             cs = [float(v) for v in coefficients.split(",") if v.strip()]

@@ -26,6 +26,8 @@ import typer
 from discovery.commands._common import emit_json, fail, user_errors
 from discovery.commands._rich import Console, Table
 from discovery.commands._search import SearchOptions, search_options, search_session
+from discovery.text import parse_json_object
+from discovery.user_files import read_user_file
 from solvers.errors import DiscoveryError
 
 __all__ = [
@@ -90,21 +92,31 @@ def reference_data() -> dict:
 
 
 def load_certificate(path: str | Path):
-    """Read a certificate (JSON) from ``path``: an LP or a three-point certificate."""
+    """Read a certificate (JSON) from ``path``: an LP or a three-point certificate.
+
+    Raises
+    ------
+    DiscoveryError
+        If ``path`` is not a regular file of at most
+        :data:`~discovery.user_files.MAX_INPUT_BYTES` (``/dev/zero``, a FIFO: refused at
+        once, :func:`~discovery.user_files.read_user_file`), not JSON, or not a certificate.
+    """
     from solvers.packing.certificate import LPCertificate
     from solvers.packing.tp_certificate import FORMAT as TP_FORMAT
     from solvers.packing.tp_certificate import ThreePointCertificate
 
     path = Path(path)
+    data = parse_json_object(read_user_file(path, what="certificate"), f"certificate {path}")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DiscoveryError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DiscoveryError(f"{path} does not hold a certificate object")
-    if data.get("format") == TP_FORMAT:
-        return ThreePointCertificate.from_dict(data)
-    return LPCertificate.from_dict(data)
+        if data.get("format") == TP_FORMAT:
+            return ThreePointCertificate.from_dict(data)
+        return LPCertificate.from_dict(data)
+    except DiscoveryError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            ZeroDivisionError, RecursionError) as exc:
+        raise DiscoveryError(f"{path} is not a valid certificate ({type(exc).__name__}: "
+                             f"{exc})") from None
 
 
 def verify_certificate(cert):
