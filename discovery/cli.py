@@ -80,12 +80,16 @@ def identify(
 ) -> None:
     """Find a closed form (Möbius or small integer relation) for a PCF limit or a number."""
     from discovery.identification import identify as run_identify
+    from discovery.identification_inputs import read_decimal
     from discovery.progress import command_progress
 
     with user_errors(), command_progress("identify", enabled=not json_) as progress:
         names = [s.strip() for s in basis.split(",") if s.strip()] if basis else None
-        if value is not None:
-            x, available = _decimal(value), _digits_in(value)
+        if value is not None:  # an integer (no point, no exponent) is identified as itself
+            try:
+                x, available = read_decimal(value)
+            except DiscoveryError as err:
+                raise DiscoveryError(f"--value: {err}") from None
             available = min(available, digits) if digits else available
             subject: dict = {"value": value}
         elif a is not None and b is not None:
@@ -109,29 +113,12 @@ def identify(
             typer.echo(f"  {k}: {getattr(result, k)}")
 
 
-def _digits_in(text: str) -> int:
-    body = text.strip().lstrip("+-").split("e")[0].split("E")[0]
-    return sum(ch.isdigit() for ch in body.lstrip("0."))
-
-
-def _decimal(text: str):
-    import re
-
-    import mpmath
-
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text.strip()):
-        raise ValueError(f"--value must be a decimal number, got {text[:40]!r}")
-    ctx = mpmath.MPContext()
-    ctx.dps = _digits_in(text) + 10
-    return ctx.mpf(text.strip())
-
-
 def _pcf_value(pcf, digits: int, progress=None):
     """The PCF's limit to ``digits`` digits (depth from its measured rate)."""
     from discovery.verification import _plan_depth
     from solvers.continued_fractions import limit_from_convergents
 
-    depth, m, rate, _ = _plan_depth(pcf, digits + 10, 200_000, progress)
+    depth, m, rate, *_ = _plan_depth(pcf, digits + 10, 200_000, progress)
     if progress is not None:
         progress("the limit from the convergents", detail=f"depth {depth}")
     lim = limit_from_convergents(m, depth)
@@ -172,7 +159,7 @@ def constants_show(
     digits: int = typer.Option(50, "--digits", min=1, max=1_000_000),
     json_: bool = JSON,
 ) -> None:
-    """Evaluate a constant to DIGITS digits."""
+    """Evaluate a constant to DIGITS digits (slow constants have lower caps)."""
     import mpmath
 
     from discovery.progress import command_progress
@@ -180,6 +167,9 @@ def constants_show(
 
     with user_errors(), command_progress("constants show", enabled=not json_) as progress:
         c = get_constant(name)
+        if digits > c.max_digits:
+            raise DiscoveryError(f"{c.name} is computed to at most {c.max_digits} digits (its "
+                                 f"evaluation is slow beyond): --digits {digits} is above")
         progress.stage(f"evaluating {c.name} to {digits + 5} digits")
         v = c.evaluate(digits + 5)
     text = mpmath.nstr(v, digits, strip_zeros=False)

@@ -41,18 +41,24 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+import gmpy2
 import mpmath
 import sympy
 
+from discovery.identification_inputs import (
+    GUARD_DIGITS,
+    MAX_DECIMAL_EXPONENT,
+    as_number,
+    exact_integer,
+    read_decimal,
+    working_context,
+)
 from solvers.constants import CONSTANTS, get_constant
-from solvers.continued_fractions import mpf_to_fraction
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr import (
     evaluate_expression,
@@ -73,6 +79,8 @@ from solvers.relations import (
 __all__ = [
     "Identification",
     "identify",
+    "read_decimal",
+    "MAX_DECIMAL_EXPONENT",
     "DEFAULT_BASIS",
     "DEFAULT_MULTI_BASIS",
     "default_basis",
@@ -104,10 +112,6 @@ DEFAULT_MULTI_BASIS: tuple[str, ...] = ("pi", "pi^2", "zeta3", "log2", "catalan"
 #: (tau, degree ~ pi; silver ~ sqrt2) or algebraic of degree 2 (found by the algebraic stage).
 _SKIPPED_BY_DEFAULT = frozenset({"tau", "degree", "silver", "phi", "sqrt2", "sqrt3", "sqrt5"})
 
-#: Decimal digits of working precision above the digits of ``x``.
-GUARD_DIGITS = 10
-
-_DECIMAL_RE = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,6})?\s*$")
 
 
 def default_basis() -> tuple[str, ...]:
@@ -244,142 +248,6 @@ def _json_float(v: float | None) -> float | str | None:
     return v
 
 
-# --------------------------------------------------------------------------------------------
-# Inputs: numbers, intervals, formulas
-# --------------------------------------------------------------------------------------------
-
-
-def _context(digits: float) -> mpmath.MPContext:
-    ctx = mpmath.MPContext()
-    ctx.prec = max(53, math.ceil((digits + GUARD_DIGITS) * math.log2(10)))
-    return ctx
-
-
-def _log10_fraction(f: Fraction) -> float:
-    f = abs(f)
-    if f == 0:
-        return -math.inf
-    return _log10_int(f.numerator) - _log10_int(f.denominator)
-
-
-def _log10_int(n: int) -> float:
-    shift = max(0, n.bit_length() - 64)
-    return math.log10(n >> shift) + shift * math.log10(2)
-
-
-def _exact(v: Any) -> Fraction:
-    """An exact rational for an int, Fraction, gmpy2 number or (finite) mpf."""
-    if isinstance(v, (int, Fraction)):
-        return Fraction(v)
-    name = type(v).__name__
-    if name in ("mpz", "mpq"):
-        return Fraction(int(v.numerator), int(v.denominator))
-    if hasattr(v, "_mpf_"):
-        if not mpmath.isfinite(v):
-            raise DiscoveryError(f"cannot identify a non-finite number: {v}")
-        return mpf_to_fraction(v)  # signed: mpmath's own man/man_exp drop the sign
-    if hasattr(v, "man_exp"):  # flint arb midpoint / radius (exact)
-        man, exp = (int(t) for t in v.man_exp())
-        return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
-    if isinstance(v, float):
-        return Fraction(v)
-    raise DiscoveryError(f"not a real number: {v!r}")
-
-
-def _from_interval(lo: Fraction, hi: Fraction) -> tuple[Fraction, float]:
-    if lo > hi:
-        lo, hi = hi, lo
-    mid = (lo + hi) / 2
-    half = (hi - lo) / 2
-    if mid == 0:
-        raise PrecisionError("the interval contains 0: no significant digits")
-    if half == 0:
-        return mid, math.inf
-    return mid, max(0.0, math.floor(-_log10_fraction(half / mid)))
-
-
-def _limit_of(
-    formula: Any, digits: float | None, depth: int | None, max_depth: int
-) -> tuple[Any, float]:
-    """The limit of a formula object and the digits it supports."""
-    target = 60.0 if digits is None else float(digits)
-    depths = [depth] if depth is not None else []
-    if not depths:
-        d = 32
-        while d < max_depth:
-            depths.append(d)
-            d *= 2
-        depths.append(max_depth)
-    best: tuple[Any, float] | None = None
-    for d in depths:
-        value, got = _limit_at(formula, d)
-        if best is None or got > best[1]:
-            best = (value, got)
-        if got >= target:
-            break
-    if best is None:
-        raise DiscoveryError("no depth to evaluate the formula at")
-    value, got = best
-    return value, min(got, target)
-
-
-def _limit_at(formula: Any, depth: int) -> tuple[Any, float]:
-    if hasattr(formula, "limit"):
-        lim = formula.limit(depth)
-        return lim.value, float(lim.digits)
-    p0, p1, q0, q1 = (_exact(v) for v in formula.convergents(depth))
-    if q1 == 0 or q0 == 0:
-        raise DiscoveryError(f"the formula has an infinite convergent at depth {depth}")
-    x1, x0 = p1 / q1, p0 / q0
-    err = abs(x1 - x0)
-    if x1 == 0:
-        raise PrecisionError("the formula converges to 0 (no significant digits)")
-    got = math.inf if err == 0 else max(0.0, math.floor(-_log10_fraction(err / x1)))
-    ctx = _context(min(got, 10**6))
-    return ctx.mpf(x1.numerator) / x1.denominator, got
-
-
-def _as_number(
-    x: Any, digits: float | None, depth: int | None, max_depth: int
-) -> tuple[Any, float]:
-    """``(value as an mpf, digits available)`` for any supported input."""
-    if isinstance(x, str):
-        if not _DECIMAL_RE.match(x) or len(x) > 100_000:
-            raise DiscoveryError(
-                f"identify reads a decimal number such as '1.2345', got {x[:40]!r}"
-            )
-        mantissa = x.strip().lstrip("+-").split("e")[0].split("E")[0].replace(".", "")
-        sig = len(mantissa.lstrip("0"))
-        got = max(0, sig - 1)
-        avail = got if digits is None else min(got, float(digits))
-        ctx = _context(max(got, 1))
-        return ctx.mpf(x.strip()), avail
-    if hasattr(x, "limit") or hasattr(x, "convergents"):
-        return _limit_of(x, digits, depth, max_depth)
-    if isinstance(x, tuple) and len(x) == 2:
-        mid, got = _from_interval(_exact(x[0]), _exact(x[1]))
-        avail = got if digits is None else min(got, float(digits))
-        if math.isinf(avail):
-            raise PrecisionError("an exact value needs the number of digits to use")
-        ctx = _context(avail)
-        return ctx.mpf(mid.numerator) / mid.denominator, avail
-    if hasattr(x, "mid") and hasattr(x, "rad"):  # python-flint arb
-        mid, rad = _exact(x.mid()), _exact(x.rad())
-        mid, got = _from_interval(mid - rad, mid + rad)
-        avail = got if digits is None else min(got, float(digits))
-        ctx = _context(avail if math.isfinite(avail) else 60)
-        return ctx.mpf(mid.numerator) / mid.denominator, avail
-    if digits is None:
-        raise PrecisionError(
-            "give the number of correct digits of x (identify(x, digits)); only strings, "
-            "intervals, arb balls and formulas carry their own precision"
-        )
-    exact = _exact(x)
-    ctx = _context(float(digits))
-    if hasattr(x, "context") and hasattr(x.context, "prec"):
-        digits = min(float(digits), math.floor((x.context.prec - 1) * math.log10(2)))
-    return ctx.mpf(exact.numerator) / exact.denominator, float(digits)
-
 
 # --------------------------------------------------------------------------------------------
 # Basis elements
@@ -495,7 +363,9 @@ def _check(
     except DiscoveryError:
         return None
     diff = abs(ctx.mpf(value) - x)
-    tol = ctx.mpf(10) ** (-(digits - default_margin(digits))) * max(abs(x), ctx.mpf(10) ** -30)
+    # Relative to |x|: a tiny x (1.2e-999999) is not "0" (the absolute floor is for x = 0).
+    scale = abs(x) if x != 0 else ctx.mpf(10) ** -30
+    tol = ctx.mpf(10) ** (-(digits - default_margin(digits))) * scale
     if diff > tol:
         return None
     return text, diff
@@ -530,7 +400,9 @@ def identify(
         digits, minus one, are taken as known), an interval of two exact numbers, a
         python-flint ``arb``, or an object with ``limit(depth)`` (a :class:`PCF`: its limit is
         taken at increasing depths until ``digits`` digits are reached) or
-        ``convergents(depth)``.
+        ``convergents(depth)``. An exact integer (an ``int``, or text without a point or an
+        exponent such as ``"123456789012345678901234567890"``) is rational: it is identified
+        as itself, with no search. Text is read by :func:`read_decimal` (bounded exponent).
     digits : float, optional
         Correct significant digits of ``x`` (``D``). Required for bare numbers; for other
         inputs it caps the digits used.
@@ -574,14 +446,20 @@ def identify(
     >>> r = identify(3 * ctx.zeta(3) - 2 * ctx.pi ** 2 / 7, 60)
     >>> r.relation, r.kind
     ('3*zeta(3) - 2*pi^2/7', 'linear')
+    >>> r = identify("123456789012345678901234567890")
+    >>> r.relation, r.kind, r.searches
+    ('123456789012345678901234567890', 'rational', 0)
     """
-    value, D = _as_number(x, digits, depth, max_depth)
+    n = exact_integer(x)
+    if n is not None:  # an exact integer is rational: nothing to search for
+        return _integer_identification(n, method)
+    value, D = as_number(x, digits, depth, max_depth)
     if not math.isfinite(D):
         raise PrecisionError("give the number of digits to use for an exact value")
     if D < 4:
         raise PrecisionError(f"only {D:g} digits of x are known: too few to identify it")
     work = int(dps) if dps is not None else int(math.ceil(D)) + GUARD_DIGITS
-    ctx = _context(D)
+    ctx = working_context(D)
     xv = ctx.mpf(value)
 
     if basis is None:
@@ -684,6 +562,30 @@ def identify(
     return _not_found(results, xv, D, method)
 
 
+def _integer_identification(n: int, method: str) -> Identification:
+    """An exact integer, identified as itself (kind ``"rational"``, no search)."""
+    digits = float(len(gmpy2.mpz(abs(n)).digits(10)))
+    expr = sympy.Integer(n)
+    return Identification(
+        found=True,
+        relation=expression_to_text(expr),
+        expression=expr,
+        constant=None,
+        constants=(),
+        kind="rational",
+        coefficients=(-n, 1),
+        digits_used=0.0,
+        digits_available=digits,
+        confidence=1.0,
+        outcome=RelationOutcome.FOUND.value,
+        norm_bound=None,
+        value=working_context(digits).mpf(n),
+        residual=mpmath.mpf(0),
+        searches=0,
+        method=method,
+    )
+
+
 def _linear_stage(xv, multi, D, work, max_coeff, kwargs, results, finish):
     group = list(multi)
     while len(group) >= 1:
@@ -695,7 +597,10 @@ def _linear_stage(xv, multi, D, work, max_coeff, kwargs, results, finish):
         c = r.coefficients
         if c[0] == 0:
             # A relation among the constants themselves: drop one of them and search again.
-            drop = max(i for i in range(2, len(c)) if c[i] != 0) - 2
+            involved = [i for i in range(2, len(c)) if c[i] != 0]
+            if not involved:  # c[1] * 1 = 0: no relation at all (precision exhausted)
+                return None
+            drop = max(involved) - 2
             del group[drop]
             continue
         terms = sympy.Integer(c[1]) + sum(
@@ -711,7 +616,7 @@ def _linear_stage(xv, multi, D, work, max_coeff, kwargs, results, finish):
 
 def _mobius_multi(xv, labels, D, work, max_coeff, kwargs, results, finish):
     Ks = [_basis_value(label, work) for label in labels]
-    ctx = _context(D)
+    ctx = working_context(D)
     vec = [xv] + [xv * ctx.mpf(K) for K in Ks] + [ctx.mpf(1)] + [ctx.mpf(K) for K in Ks]
     r = find_integer_relation(vec, D, max_coeff, **kwargs)
     results.append(r)

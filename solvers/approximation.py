@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import mpmath
 
-from solvers.errors import DivergenceError, EngineError
+from solvers.errors import DivergenceError, EngineError, EvaluationError
 from solvers.program_error import _target_context
 from solvers.programs import Program, ProgramBuilder, Target, parse_target
 
@@ -287,6 +288,7 @@ def _setup(target: str | Target, interval: tuple[Any, Any], error: str, squaring
     t, ctx, a, b = _target_context(target, interval, dps)
     if not a < b:
         raise ValueError(f"empty interval [{interval[0]}, {interval[1]}]")
+    _require_defined(t, float(a), float(b))
     k = 2**squarings
 
     def g(x: Any) -> Any:
@@ -301,6 +303,19 @@ def _setup(target: str | Target, interval: tuple[Any, Any], error: str, squaring
     if squarings and not t.is_positive_on(float(a), float(b)):
         raise EngineError(f"range reduction by squaring needs {t.text} > 0 on the interval")
     return t, ctx, a, b, g
+
+
+@lru_cache(maxsize=64)
+def _require_defined(t: Target, a: float, b: float) -> None:
+    """Refuse a target that is not a finite real number somewhere on ``[a, b]`` (sampled)."""
+    x = t.undefined_point(a, b)
+    if x is not None:
+        raise EvaluationError(_undefined_message(t, x, a, b))
+
+
+def _undefined_message(t: Target, x: Any, a: Any, b: Any) -> str:
+    return (f"the target {t.text} is not a finite real number at x = {float(x):g} (in "
+            f"[{float(a):g}, {float(b):g}]): choose an interval where it is defined")
 
 
 def _err_fn(ctx: Any, g: Callable, error: str, p: list, q: list) -> Callable:
@@ -517,6 +532,9 @@ def remez(target: str | Target, interval: tuple[Any, Any], n: int, m: int = 0,
         ref, guess = _initial_reference(ctx, g, error, a, b, n, m, M, ref)
     for _ in range(max_iter):
         gs = [g(x) for x in ref]
+        for x, v in zip(ref, gs, strict=True):
+            if not ctx.isfinite(v):  # between the sampled points of _require_defined
+                raise EvaluationError(_undefined_message(t, x, a, b))
         ws = [1 / abs(v) if error == "relative" else ctx.one for v in gs]
         try:
             p, q, E, guess = _solve_any(ctx, ref, gs, ws, n, m, guess)

@@ -28,13 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import flint
+import mpmath
 import sympy
 from flint import arb, fmpq, fmpz
+from mpmath.libmp import NoConvergence
 
-from solvers.constants import UnknownConstantError, get_constant, local_context
-from solvers.errors import EvaluationError, PrecisionError
+from solvers.constants import FUNCTIONS, UnknownConstantError, get_constant, local_context
+from solvers.errors import DiscoveryError, EvaluationError, PrecisionError
 
-__all__ = ["Ball", "evaluate_ball", "ball_constant", "ARB_CONSTANTS", "MPMATH_ONLY"]
+__all__ = ["Ball", "evaluate_ball", "ball_constant", "abs_bound", "approximate",
+           "ARB_CONSTANTS", "MPMATH_ONLY"]
 
 #: Guard bits added to every evaluation.
 GUARD_BITS = 32
@@ -119,8 +122,7 @@ class Ball:
 
     def mpf(self, ctx: Any) -> Any:
         """The midpoint as an mpf of the mpmath context ``ctx``."""
-        man, exp = self.value.mid().man_exp()
-        return ctx.mpf((int(man), int(exp))) if man != 0 else ctx.zero
+        return _mid(self.value, ctx)
 
 
 def ball_constant(name: str, prec: int) -> Ball:
@@ -187,7 +189,7 @@ def evaluate_ball(expr: sympy.Expr, digits: int, *, max_tries: int = 4) -> Ball:
     for _ in range(max_tries):
         with flint.ctx.workprec(prec):
             fallbacks: list[str] = []
-            v = _eval(expr, prec, fallbacks)
+            v = _eval_checked(expr, prec, fallbacks)
             if not v.is_finite():
                 raise EvaluationError(f"{_short(expr)} is not finite or not real")
             ball = Ball(+v, prec, tuple(dict.fromkeys(fallbacks)))
@@ -201,9 +203,94 @@ def evaluate_ball(expr: sympy.Expr, digits: int, *, max_tries: int = 4) -> Ball:
     return ball
 
 
+def abs_bound(expr: sympy.Expr, prec: int = 64) -> tuple[float, float] | None:
+    """Lower and upper bounds of ``|expr|`` from ball arithmetic at ``prec`` bits (at most
+    ``4 prec`` if the first ball is not finite); ``None`` if no finite ball is found.
+
+    The cost does not grow with the value: it is a size check, not an evaluation (the parser
+    bounds irrational exponents with it). Bounds beyond the float range are ``inf``.
+
+    Raises
+    ------
+    EvaluationError
+        As :func:`evaluate_ball`: a pole, an argument beyond its cap, a complex value...
+
+    Examples
+    --------
+    >>> from solvers.expr import parse_expression
+    >>> low, high = abs_bound(parse_expression("-pi^2"))
+    >>> 9.869 < low <= high < 9.870
+    True
+    """
+    for p in (prec, 4 * prec):
+        with flint.ctx.workprec(p):
+            v = _eval_checked(expr, p, [])
+            if v.is_finite():
+                return _float(v.abs_lower()), _float(v.abs_upper())
+    return None
+
+
+#: Largest precision (bits) :func:`approximate` works at (SymPy's own requests are far below).
+MAX_APPROXIMATE_BITS = 10_000
+
+
+def approximate(expr: sympy.Expr, prec: int) -> tuple[tuple, int] | None:
+    """``expr`` to about ``prec`` bits from one ball evaluation, for SymPy's numerical hooks.
+
+    Returns ``(mpf, bits)``: the midpoint as an mpmath value tuple (``_mpf_``) and the
+    relative accuracy in bits the radius guarantees (at most ``prec``); ``None`` when the ball
+    is not finite, contains zero, or the evaluation fails (SymPy then treats the sign as
+    unknown). Never raises for an expression of the grammar.
+
+    Examples
+    --------
+    >>> from solvers.expr import parse_expression
+    >>> mpf, bits = approximate(parse_expression("zeta(3)"), 53)
+    >>> bits, mpf == __import__("mpmath").mpf(1.2020569031595942)._mpf_
+    (53, True)
+    >>> approximate(parse_expression("sin(pi)"), 53) is None  # not separated from zero
+    True
+    """
+    if prec > MAX_APPROXIMATE_BITS:
+        return None
+    work = max(prec, 53) + GUARD_BITS
+    with flint.ctx.workprec(work):
+        try:
+            v = _eval_checked(expr, work, [])
+        except DiscoveryError:
+            return None
+        if not v.is_finite() or v.contains(0):
+            return None
+        bits = min(prec, v.rel_accuracy_bits())
+        if bits < 2:
+            return None
+        man, exp = (int(t) for t in v.mid().man_exp())
+    return mpmath.libmp.from_man_exp(man, exp, bits), bits
+
+
+def _float(x: arb) -> float:
+    """An exact arb (a bound) as a float, ``inf`` beyond the float range."""
+    try:
+        return float(x.mid())
+    except OverflowError:  # pragma: no cover - python-flint rounds to inf itself
+        return math.inf
+
+
 def _short(expr: Any) -> str:
     text = str(expr)
     return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _eval_checked(expr: Any, prec: int, fallbacks: list[str]) -> arb:
+    """:func:`_eval`, with the failures of FLINT, mpmath and Python's arithmetic (a pole, a
+    series that does not converge, an overflow) turned into one-line :class:`EvaluationError`."""
+    try:
+        return _eval(expr, prec, fallbacks)
+    except DiscoveryError:
+        raise
+    except (ArithmeticError, ValueError, NoConvergence) as err:
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        raise EvaluationError(f"cannot evaluate {_short(expr)}: {detail}") from None
 
 
 def _eval(expr: Any, prec: int, fallbacks: list[str]) -> arb:
@@ -288,12 +375,37 @@ def _function(expr: Any, prec: int, fallbacks: list[str]) -> arb:
         "besselk": lambda nu, x: x.bessel_k(nu), "bessely": lambda nu, x: x.bessel_y(nu),
         "agm": lambda a, b: a.agm(b), "polylog": lambda s, z: z.polylog(s),
     }
+    _check_caps(name, args)
     if len(args) == 1 and name in unary:
         return unary[name](args[0])
     if len(args) == 2 and name in binary:
         return binary[name](*args)
-    # Not in arb: the mpmath evaluation of this sub-expression, marked as not rigorous.
-    from solvers.expr_eval import _evaluate_checked
-
+    # Not in arb: mpmath's, through the function table, marked as not rigorous (the arguments
+    # are evaluated again 64 bits deeper, as _from_mpmath works there).
+    f = FUNCTIONS.get(name)
+    if f is None or len(args) != f.arity:
+        raise EvaluationError(f"cannot evaluate {type(expr).__name__} with {len(args)} "
+                              "argument(s)")
     fallbacks.append(name)
-    return _from_mpmath(lambda ctx: _evaluate_checked(expr, ctx), prec)
+    with flint.ctx.workprec(prec + 64):
+        deep = [_eval(a, prec + 64, fallbacks) for a in expr.args]
+    return _from_mpmath(lambda ctx: f.evaluate(ctx, *[_mid(a, ctx) for a in deep]), prec)
+
+
+def _mid(x: arb, ctx: Any) -> Any:
+    """The midpoint of ``x`` as an mpf of the mpmath context ``ctx``."""
+    man, exp = x.mid().man_exp()
+    return ctx.mpf((int(man), int(exp))) if man != 0 else ctx.zero
+
+
+def _check_caps(name: str, args: list[arb]) -> None:
+    """Refuse an argument beyond the cap of the function table (the mpmath evaluator refuses
+    the same ones), or one that is not finite."""
+    f = FUNCTIONS.get(name)
+    if f is None:
+        return
+    for i, (arg, bound) in enumerate(zip(args, f.arg_bounds, strict=False)):
+        if not arg.is_finite():
+            raise EvaluationError(f"{name}: argument {i + 1} is not finite")
+        if bound is not None and arg.abs_lower() > bound:
+            raise EvaluationError(f.beyond_cap(i, arg.mid().str(5, radius=False)))

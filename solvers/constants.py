@@ -53,11 +53,36 @@ __all__ = [
 #: Extra decimal digits every evaluation carries before rounding to the requested precision.
 GUARD_DIGITS = 10
 
-#: Largest index accepted for the on-demand families ``zeta<k>``, ``log<k>``, ``sqrt<k>``, ...
+#: Largest index accepted for the on-demand families ``log<k>``, ``sqrt<k>``, ``cbrt<k>``.
 _MAX_FAMILY_INDEX = 10**6
+#: Largest index of ``zeta<k>`` (also the largest |s| of the function ``zeta(s)``).
+MAX_ZETA_INDEX = 10**4
 
 #: Largest precision (decimal digits) accepted by :meth:`Constant.evaluate`.
 MAX_DPS = 10**7
+
+#: Most digits asked of one constant on the command line (``constants show``), by the cost of
+#: its mpmath evaluation: each cap takes about 5 s or less on the project's machine (2 cores),
+#: twice it from 3 to 10 times longer. Constants not listed are fast (10^6 digits in ~1 s).
+_MAX_DIGITS: dict[str, int] = {
+    "euler_gamma": 50_000,
+    "catalan": 100_000,
+    "gompertz": 30_000,
+    "khinchin": 2_000,
+    "glaisher": 4_000,
+    "twinprime": 500,
+    "mertens": 1_000,
+    "omega": 100_000,
+    "dottie": 100_000,
+    "ramanujan_soldner": 10_000,
+    "gelfond": 300_000,
+    "gelfond_schneider": 300_000,
+    "gamma_quarter": 5_000,
+    "gamma_third": 5_000,
+    "zeta": 20_000,  # every zeta<k>
+}
+#: The cap of the fast constants (and of the log, sqrt and cbrt families).
+_MAX_DIGITS_FAST = 10**6
 
 
 def local_context(dps: int | None = None, prec: int | None = None) -> mpmath.MPContext:
@@ -130,6 +155,21 @@ class Constant:
     description: str = ""
     evaluator: Callable[[Any], Any] = field(default=None, repr=False, compare=False)  # type: ignore
 
+    @property
+    def max_digits(self) -> int:
+        """Most digits the command line asks of this constant (its evaluation is slower past
+        it: about 5 s at the cap on the project's machine).
+
+        Examples
+        --------
+        >>> CONSTANTS["pi"].max_digits, CONSTANTS["khinchin"].max_digits
+        (1000000, 2000)
+        >>> get_constant("zeta5").max_digits
+        20000
+        """
+        family = _FAMILY_NAME.match(self.name)
+        return _MAX_DIGITS.get(family.group(1) if family else self.name, _MAX_DIGITS_FAST)
+
     def evaluate(self, dps: int) -> Any:
         """The constant to ``dps`` significant digits (an mpf of a local context at ``dps``).
 
@@ -187,7 +227,10 @@ class Function:
         ``impl(ctx, *args) -> mpf`` (private; use :meth:`evaluate`).
     arg_bounds : tuple of int or None
         Largest accepted ``|argument|``, one per argument (``None``: unbounded), where mpmath
-        would otherwise stall (Bessel functions of huge order, polylog of huge order).
+        would otherwise stall (Bessel functions of huge order, polylog of huge order). The
+        parser checks exact arguments against them, both evaluators every argument.
+    arg_names : tuple of str
+        What the arguments are called in messages (``("order nu", "x")``).
 
     Examples
     --------
@@ -205,6 +248,21 @@ class Function:
     description: str = ""
     impl: Callable[..., Any] = field(default=None, repr=False, compare=False)  # type: ignore
     arg_bounds: tuple[int | None, ...] = ()
+    arg_names: tuple[str, ...] = ()
+
+    def beyond_cap(self, index: int, shown: str) -> str:
+        """The message for argument ``index`` (shown as ``shown``) beyond its cap.
+
+        Examples
+        --------
+        >>> FUNCTIONS["besseli"].beyond_cap(0, "-10^20")
+        'besseli: the order nu = -10^20 is outside the supported range |nu| <= 10^4'
+        """
+        names = self.arg_names or ("x",) * self.arity
+        name = names[index]
+        symbol = name.split()[-1]
+        return (f"{self.name}: the {name} = {shown} is outside the supported range "
+                f"|{symbol}| <= {_power_text(self.arg_bounds[index])}")
 
     def evaluate(self, ctx: Any, *args: Any) -> Any:
         """``name(*args)`` at the working precision of the mpmath context ``ctx``.
@@ -218,15 +276,14 @@ class Function:
         if len(args) != self.arity:
             raise EvaluationError(
                 f"{self.name} takes {self.arity} argument(s), got {len(args)}")
-        for arg, bound in zip(args, self.arg_bounds, strict=False):
-            if bound is not None and abs(arg) > bound:
-                raise EvaluationError(
-                    f"{self.name}: argument {ctx.nstr(arg, 5)} is beyond the supported "
-                    f"range |x| <= {bound}")
+        for i, (arg, bound) in enumerate(zip(args, self.arg_bounds, strict=False)):
+            if bound is not None and not abs(arg) <= bound:
+                raise EvaluationError(self.beyond_cap(i, ctx.nstr(arg, 5)))
         try:
             return self.impl(ctx, *args)
         except (ValueError, ZeroDivisionError, ArithmeticError, NoConvergence) as err:
-            raise EvaluationError(f"{self.name} is undefined or failed here: {err}") from None
+            raise EvaluationError(f"{self.name} is undefined or failed here: "
+                                  f"{_one_line(err)}") from None
 
     def latex(self, args: list[str]) -> str:
         """The LaTeX of a call, given the LaTeX of its arguments."""
@@ -238,6 +295,18 @@ class Function:
 
 def _function_by_name(name: str) -> Function:
     return FUNCTIONS[name]
+
+
+def _power_text(n: int) -> str:
+    """``10^4`` for a power of ten, else the number (for messages)."""
+    text = str(n)
+    return f"10^{len(text) - 1}" if n >= 100 and text == "1" + "0" * (len(text) - 1) else text
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,8 +330,11 @@ _PRETTY: dict[str, str] = {
 }
 
 
+_FAMILY_NAME = re.compile(r"^(zeta|log|sqrt|cbrt)(\d+)$")
+
+
 def _pretty(name: str) -> str:
-    m = re.match(r"^(zeta|log|sqrt|cbrt)(\d+)$", name)
+    m = _FAMILY_NAME.match(name)
     if m:
         k = m.group(2)
         return {"zeta": f"ζ({k})", "log": f"log {k}", "sqrt": f"√{k}", "cbrt": f"∛{k}"}[
@@ -402,8 +474,10 @@ _FAMILY_LISTED = {
 def _family_member(family: str, k: int) -> Constant:
     if family == "ln":
         family = "log"
-    if k < 2 or k > _MAX_FAMILY_INDEX:
-        raise UnknownConstantError(f"{family}{k}: the index must be between 2 and 10^6")
+    cap = MAX_ZETA_INDEX if family == "zeta" else _MAX_FAMILY_INDEX
+    if k < 2 or k > cap:
+        raise UnknownConstantError(
+            f"{family}{k}: the index must be between 2 and {_power_text(cap)}")
     name = f"{family}{k}"
     if family == "zeta":
         aliases = [f"zeta({k})"] + (["apery"] if k == 3 else [])
@@ -607,17 +681,17 @@ _FUNCTION_LIST: list[Function] = [
     Function("ei", 1, r"\operatorname{{Ei}}\left({0}\right)", "exponential integral Ei",
              lambda c, x: c.ei(x), (10**6,)),
     Function("besseli", 2, r"I_{{{0}}}\left({1}\right)", "modified Bessel function I_nu(x)",
-             lambda c, nu, x: c.besseli(nu, x), (10**4, 10**6)),
+             lambda c, nu, x: c.besseli(nu, x), (10**4, 10**6), ("order nu", "argument x")),
     Function("besselj", 2, r"J_{{{0}}}\left({1}\right)", "Bessel function J_nu(x)",
-             lambda c, nu, x: c.besselj(nu, x), (10**4, 10**6)),
+             lambda c, nu, x: c.besselj(nu, x), (10**4, 10**6), ("order nu", "argument x")),
     Function("gamma", 1, r"\Gamma\left({0}\right)", "the Gamma function",
              lambda c, x: c.gamma(x), (10**6,)),
     Function("agm", 2, r"\operatorname{{agm}}\left({0}, {1}\right)",
              "arithmetic-geometric mean", lambda c, x, y: c.agm(x, y)),
     Function("zeta", 1, r"\zeta\left({0}\right)", "Riemann zeta function",
-             lambda c, s: c.zeta(s), (10**6,)),
+             lambda c, s: c.zeta(s), (MAX_ZETA_INDEX,), ("argument s",)),
     Function("polylog", 2, r"\operatorname{{Li}}_{{{0}}}\left({1}\right)", "polylogarithm Li_s(x)",
-             lambda c, s, x: c.polylog(s, x), (1000, 10**6)),
+             lambda c, s, x: c.polylog(s, x), (1000, 10**6), ("order s", "argument x")),
     Function("abs", 1, r"\left|{0}\right|", "absolute value", lambda c, x: c.fabs(x)),
 ]
 

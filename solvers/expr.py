@@ -17,9 +17,17 @@ The rest of the expression machinery lives next door and is re-exported here, so
 constants (:func:`constant_expr`: ``zeta3`` is ``zeta(3)``, ``pi`` is SymPy's ``pi``, ...) with
 the numerical evaluator in :mod:`solvers.expr_eval`.
 
-Function calls are built unevaluated (``sin(pi)`` stays ``sin(pi)``): SymPy's automatic
-evaluation of e.g. ``gamma(10^1000)`` would compute a factorial. :func:`evaluate_expression`
-evaluates any such expression through the catalogue in local mpmath contexts, never with SymPy's
+Function calls are objects of inert classes (:data:`solvers.expr_eval.INERT_FUNCTIONS`) that
+SymPy never evaluates when it builds or rebuilds them (``sin(pi)`` stays ``sin(pi)``; SymPy's
+own ``gamma(10^1000)`` would compute a factorial, ``zeta(1000000)`` a Bernoulli number), and
+whose numerical values for SymPy's sign queries come from ball arithmetic, not from mpmath's
+series (whose ``besseli(-10^20, 1001)`` divides by zero). Arguments are checked against the caps
+of the function table (``besseli``'s order, ``zeta``'s argument, ``polylog``'s order, ...)
+where they are read, by both evaluators; family indices (``zeta<k>``) by the catalogue. The
+size of an irrational exponent is bounded by one ball evaluation at low precision, and a call
+that SymPy's arithmetic drops (``0*f``, ``f - f``) must have a value. Arithmetic on exact
+numbers is canonicalised by SymPy under the size caps. :func:`evaluate_expression` evaluates
+any such expression through the catalogue in local mpmath contexts, never with SymPy's
 ``evalf``.
 
 Examples
@@ -40,27 +48,28 @@ Examples
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import mpmath
 import sympy
+from mpmath.libmp import NoConvergence
 
+from solvers.balls import abs_bound
 from solvers.constants import (
     FUNCTIONS,
     EvaluationError,
     UnknownConstantError,
     get_constant,
-    local_context,
 )
 from solvers.errors import DiscoveryError, ParseError
 from solvers.expr_eval import (
     _NATIVE_BY_CLASS,
-    _evaluate_checked,
     _evaluate_digits,
     constant_expr,
+    inert_function,
 )
 from solvers.expr_syntax import (
     MAX_BITS,
@@ -104,22 +113,26 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Constant expressions: SymPy objects built directly from the syntax tree
 
-_agm = sympy.Function("agm")
+#: Names of family members (``zeta3``, ``log2``, ``sqrt5``): when one is refused (an index
+#: beyond the family's cap, a perfect square), the catalogue says why.
+_FAMILY_MEMBER = re.compile(r"(zeta|log|ln|sqrt|cbrt)[0-9]{1,7}")
+
+
+#: Most function calls whose value is checked when SymPy's arithmetic drops them.
+_MAX_DROPPED = 16
+
+
+def _calls(expr: sympy.Expr) -> set[sympy.Expr]:
+    """The function calls in ``expr`` (``exp`` included)."""
+    return set() if expr.is_Atom else expr.atoms(sympy.Function)
 
 
 def _call(name: str, args: list[sympy.Expr]) -> sympy.Expr:
-    kw = {"evaluate": False}
-    if name in ("log", "ln"):
-        return sympy.log(args[0], **kw)
+    """The call as an inert SymPy object (never evaluated by SymPy, see the module notes)."""
     if name == "log2":
-        return sympy.Mul(sympy.log(args[0], **kw), sympy.Pow(sympy.log(2, **kw), -1))
-    if name == "agm":
-        return _agm(*args, **kw)
-    if name == "abs":
-        return sympy.Abs(args[0], **kw)
-    if name == "ei":
-        return sympy.Ei(args[0], **kw)
-    return getattr(sympy, name)(*args, **kw)
+        log = inert_function("log", args[0])
+        return sympy.Mul(log, sympy.Pow(inert_function("log", sympy.Integer(2)), -1))
+    return inert_function(name, *args)
 
 
 def _rational_atoms_bits(expr: sympy.Expr) -> int:
@@ -137,7 +150,10 @@ class _SympyBuilder:
     def error(self, message: str, node: _Node) -> ParseError:
         return ParseError(message, self.text, node.pos)
 
-    def check(self, value: sympy.Expr, node: _Node) -> sympy.Expr:
+    def check(self, value: sympy.Expr, node: _Node,
+              operands: Sequence[sympy.Expr] = ()) -> sympy.Expr:
+        if operands:
+            self.check_dropped(value, operands, node)
         if value.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
             raise self.error("the expression is infinite or undefined", node)
         if value.has(sympy.I):
@@ -145,6 +161,24 @@ class _SympyBuilder:
         if _rational_atoms_bits(value) > MAX_BITS:
             raise self.error(f"number larger than {MAX_BITS} bits", node)
         return value
+
+    def check_dropped(self, value: sympy.Expr, operands: Sequence[sympy.Expr],
+                      node: _Node) -> None:
+        """Function calls that SymPy's arithmetic dropped (``0*f``, ``f - f``, ``f^0``) must
+        have a value: ``0*besseli(-10^20, 1001)`` is refused, not read as 0. Each is bounded
+        by one ball evaluation at low precision (at most :data:`_MAX_DROPPED` of them)."""
+        dropped = set().union(*(_calls(a) for a in operands)) - _calls(value)
+        dropped = {c for c in dropped if not c.free_symbols & set(self.variables.values())}
+        if len(dropped) > _MAX_DROPPED:
+            raise self.error(f"the expression cancels more than {_MAX_DROPPED} function calls "
+                             "(write it without them)", node)
+        for call in sorted(dropped, key=sympy.default_sort_key):
+            try:
+                bound = abs_bound(call)
+            except DiscoveryError as err:
+                raise self.error(f"cannot evaluate {_short(call)}: {err}", node) from None
+            if bound is None:
+                raise self.error(f"{_short(call)} is not finite", node)
 
     def build(self, node: _Node) -> sympy.Expr:
         kind = node.kind
@@ -157,7 +191,7 @@ class _SympyBuilder:
             return self.check(-self.build(node.args[0]), node)
         if kind == "sum":
             terms = [s * self.build(t) for s, t in zip(node.value, node.args, strict=True)]
-            return self.check(sympy.Add(*terms), node)
+            return self.check(sympy.Add(*terms), node, terms)
         if kind == "prod":
             factors = []
             for op, f in zip(node.value, node.args, strict=True):
@@ -167,15 +201,15 @@ class _SympyBuilder:
                         raise self.error("division by zero", f)
                     x = self.power(x, sympy.Integer(-1), f)
                 factors.append(x)
-            return self.check(sympy.Mul(*factors), node)
+            return self.check(sympy.Mul(*factors), node, factors)
         if kind == "pow":
             base = self.build(node.args[0])
             exponent = self.build(node.args[1])
-            return self.check(self.power(base, exponent, node), node)
+            return self.check(self.power(base, exponent, node), node, (base, exponent))
         if kind == "call":
             args = [self.build(a) for a in node.args]
             if node.value == "exp":
-                return self.check(self.power(sympy.E, args[0], node, call=True), node)
+                return self.check(self.power(sympy.E, args[0], node, call=True), node, args)
             if node.value in ("sqrt", "cbrt"):
                 r = sympy.Rational(1, 2 if node.value == "sqrt" else 3)
                 return self.check(self.power(args[0], r, node), node)
@@ -188,7 +222,9 @@ class _SympyBuilder:
             return self.variables[name]
         try:
             expr = constant_expr(name)
-        except UnknownConstantError:
+        except UnknownConstantError as err:
+            if _FAMILY_MEMBER.fullmatch(name):  # zeta1000000, sqrt4: the family's own reason
+                raise self.error(str(err), node) from None
             if name in FUNCTIONS:
                 raise self.error(f"{name} is a function: call it with parentheses, "
                                  f"e.g. {name}(1)", node) from None
@@ -228,28 +264,46 @@ class _SympyBuilder:
             return sympy.Pow(base, exponent)
         if exponent.free_symbols & set(self.variables.values()):
             return sympy.Pow(base, exponent)
-        # A constant, irrational exponent: bound its size numerically before going on.
-        try:
-            size = abs(_evaluate_checked(exponent, local_context(prec=64)))
-        except (DiscoveryError, ArithmeticError, ValueError) as err:
-            raise self.error(f"cannot evaluate {what}: {err}", node) from None
-        if size > MAX_EXPONENT:
-            raise self.error(f"{what} is about {_nstr(size)}, beyond the cap "
-                             f"{MAX_EXPONENT}", node)
+        # A constant, irrational exponent: bound its size (one ball evaluation at low
+        # precision, whose cost does not grow with the value) before going on.
+        self.bound_exponent(exponent, what, node)
         if base.free_symbols & set(self.variables.values()):
             return sympy.Pow(base, exponent)
         self.spend_radical(base, node)
         return sympy.Pow(base, exponent)
 
 
-def _nstr(x: Any) -> str:
-    return mpmath.nstr(x, 3)
+    def bound_exponent(self, exponent: sympy.Expr, what: str, node: _Node) -> None:
+        """Refuse a constant exponent whose size is not bounded by :data:`MAX_EXPONENT`."""
+        try:
+            bound = abs_bound(exponent)
+        except DiscoveryError as err:
+            raise self.error(f"cannot evaluate {what} {_short(exponent)}: {err}", node) from None
+        if bound is None:
+            raise self.error(f"cannot bound {what} {_short(exponent)}: ball arithmetic gives "
+                             "no finite value", node)
+        low, high = bound
+        if low > MAX_EXPONENT:
+            raise self.error(f"{what} is about {low:.3g}, beyond the cap {MAX_EXPONENT}", node)
+        if high > MAX_EXPONENT:
+            found = "no useful bound" if math.isinf(high) else f"only the bound {high:.3g}"
+            raise self.error(f"cannot show that {what} {_short(exponent)} is within the cap "
+                             f"{MAX_EXPONENT}: ball arithmetic gives {found}", node)
 
 
 @lru_cache(maxsize=4096)
 def _parse_expression(text: str, variables: tuple[str, ...]) -> sympy.Expr:
     tree = _syntax_tree(text)
-    return _SympyBuilder(text, variables).build(tree)
+    builder = _SympyBuilder(text, variables)
+    try:
+        return builder.build(tree)
+    except DiscoveryError:
+        raise
+    except (ArithmeticError, ValueError, NoConvergence, RecursionError) as err:
+        # A last resort: SymPy's canonicalisation of exact numbers failed in a way the caps
+        # did not foresee. One line, never a traceback.
+        raise ParseError(f"cannot build this expression: {type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:200]}", text, None) from None
 
 
 def parse_expression(text: str, variables: Sequence[str] = ()) -> sympy.Expr:

@@ -9,6 +9,16 @@ One representation scheme is used everywhere:
   ``cbrt2`` -> ``2**(1/3)``;
 * every other constant is ``Symbol(canonical_name, positive=True)`` (see :func:`constant_expr`).
 
+Function calls are objects of *inert* classes (:data:`INERT_FUNCTIONS`): subclasses of SymPy's
+own (``zeta``, ``log``, ``besseli``, ...) with the same names, equal to SymPy's objects of the
+same arguments, but that never evaluate themselves when built or rebuilt (SymPy's
+``zeta(1000000)`` computes a Bernoulli number, ``gamma(10^1000)`` a factorial, ``polylog(-1000,
+x)`` a rational function of degree 1000), and whose numerical values for SymPy (sign queries,
+the order of printed terms) come from ball arithmetic under the caps of the function table,
+not from mpmath's unbounded series (SymPy's ``evalf`` of ``besseli(-10^20, 1001)`` divides by
+zero). Arithmetic (``Add``, ``Mul``, ``Pow``
+of exact numbers) is still canonicalised by SymPy, under the parser's size caps.
+
 The evaluator walks such an expression (with the function table of :mod:`solvers.constants`)
 in a local mpmath context, never the global ``mpmath.mp`` and never SymPy's ``evalf``, and
 refuses values that are not real, not finite or too large.
@@ -37,7 +47,7 @@ from solvers.constants import (
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr_syntax import MAX_MAGNITUDE_BITS, _short
 
-__all__ = ["constant_expr"]
+__all__ = ["constant_expr", "INERT_FUNCTIONS", "inert_function"]
 
 
 _NATIVE: dict[str, Any] = {
@@ -55,6 +65,87 @@ _NATIVE_BY_CLASS: dict[str, str] = {
     "GoldenRatio": "phi",
 }
 _FAMILY_NAME = re.compile(r"^(zeta|log|sqrt|cbrt)(\d+)$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inert function classes: SymPy's names and printing, no automatic evaluation
+
+
+def _no_eval(cls: type, *args: Any) -> None:
+    """SymPy's ``eval`` hook: ``None`` keeps the call as it is written."""
+    return None
+
+
+def _ball_evalf(self: Any, prec: int) -> sympy.Float | None:
+    """SymPy's numerical hook (sign queries, term order), answered by ball arithmetic under
+    the caps of the function table: never mpmath's unbounded series, never an exception.
+    ``None`` (unknown) when the ball does not settle the value."""
+    from solvers.balls import approximate
+
+    found = approximate(self, prec)
+    if found is None:
+        return None
+    mpf, bits = found
+    return sympy.Float._new(mpf, bits)
+
+
+def _inert(base: type) -> type:
+    """A subclass of the SymPy function class ``base``, with its name, that never evaluates.
+
+    Its objects equal (and hash like) ``base`` objects of the same arguments, so expressions
+    built by hand with SymPy's classes compare equal to parsed ones. The class is a module
+    attribute (``_inert_<name>``), so that expressions pickle.
+    """
+    name = base.__name__
+
+    def __eq__(self: Any, other: Any) -> bool:  # noqa: N807 - SymPy's equality hook
+        if isinstance(other, base) and type(other).__name__ == name:
+            return self._hashable_content() == other._hashable_content()
+        return base.__eq__(self, other)
+
+    namespace = {
+        "__module__": __name__,
+        "__qualname__": f"_inert_{name}",
+        "__doc__": f"SymPy's ``{name}``, never evaluated automatically.",
+        "eval": classmethod(_no_eval),
+        "_eval_evalf": _ball_evalf,
+        "__eq__": __eq__,
+        "__hash__": base.__hash__,
+    }
+    cls = type(base)(name, (base,), namespace)
+    globals()[f"_inert_{name}"] = cls
+    return cls
+
+
+class agm(sympy.Function):  # noqa: N801 - printed as the function's name
+    """The arithmetic-geometric mean ``agm(a, b)`` (SymPy has none), never evaluated."""
+
+    nargs = 2
+    eval = classmethod(_no_eval)
+    _eval_evalf = _ball_evalf
+
+
+#: Function name of the grammar -> the inert SymPy class a call is built with (``exp``,
+#: ``sqrt``, ``cbrt`` and ``log2`` are built from powers and logarithms instead).
+INERT_FUNCTIONS: dict[str, type] = {name: _inert(getattr(sympy, name)) for name in (
+    "log", "sin", "cos", "tan", "cot", "asin", "acos", "atan", "sinh", "cosh", "tanh", "coth",
+    "atanh", "erf", "erfc", "besseli", "besselj", "gamma", "zeta", "polylog")}
+INERT_FUNCTIONS.update(ln=INERT_FUNCTIONS["log"], ei=_inert(sympy.Ei), abs=_inert(sympy.Abs),
+                       agm=agm)
+
+
+def inert_function(name: str, *args: Any) -> sympy.Expr:
+    """The call ``name(*args)`` of the grammar as an inert SymPy object.
+
+    Examples
+    --------
+    >>> z = inert_function("zeta", sympy.Integer(2))
+    >>> z, z == sympy.zeta(2, evaluate=False)
+    (zeta(2), True)
+    >>> inert_function("log", sympy.Integer(1))
+    log(1)
+    """
+    return INERT_FUNCTIONS[name](*args)
 
 
 def constant_expr(name: str) -> sympy.Expr:
@@ -78,10 +169,8 @@ def constant_expr(name: str) -> sympy.Expr:
     m = _FAMILY_NAME.match(canonical)
     if m:
         family, k = m.group(1), sympy.Integer(int(m.group(2)))
-        if family == "zeta":
-            return sympy.zeta(k, evaluate=False)
-        if family == "log":
-            return sympy.log(k, evaluate=False)
+        if family in ("zeta", "log"):
+            return inert_function(family, k)
         return sympy.Pow(k, sympy.Rational(1, 2 if family == "sqrt" else 3))
     return sympy.Symbol(canonical, positive=True)
 
@@ -91,13 +180,15 @@ def constant_expr(name: str) -> sympy.Expr:
 
 
 def _evaluate_checked(expr: Any, ctx: Any) -> Any:
-    """:func:`_evaluate`, with mpmath's own failures turned into :class:`EvaluationError`."""
+    """:func:`_evaluate`, with mpmath's own failures (a pole, a series that does not converge,
+    an overflow) turned into one-line :class:`EvaluationError`."""
     try:
         return _evaluate(expr, ctx)
-    except (ValueError, ZeroDivisionError, NoConvergence) as err:
-        if isinstance(err, DiscoveryError):
-            raise
-        raise EvaluationError(f"cannot evaluate {_short(expr)}: {err}") from None
+    except DiscoveryError:
+        raise
+    except (ArithmeticError, ValueError, NoConvergence) as err:
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        raise EvaluationError(f"cannot evaluate {_short(expr)}: {detail}") from None
 
 
 def _evaluate(expr: Any, ctx: Any) -> Any:

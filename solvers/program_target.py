@@ -104,10 +104,32 @@ class Target:
 
     def is_positive_on(self, a: float, b: float, points: int = 65) -> bool:
         """True if the target is positive at ``points`` equispaced points of ``[a, b]``."""
-        ctx = mpmath.MPContext()
-        ctx.dps = 20
-        pts = [ctx.mpf(a) + (ctx.mpf(b) - a) * k / (points - 1) for k in range(points)]
+        ctx, pts = _grid(a, b, points)
         return all(self.evaluate_mp(t, ctx) > 0 for t in pts)
+
+    def undefined_point(self, a: float, b: float, points: int = 65) -> float | None:
+        """The first of ``points`` equispaced points of ``[a, b]`` where the target is not a
+        finite real number (``None``: it is one at all of them).
+
+        Examples
+        --------
+        >>> parse_target("x^(1/2)").undefined_point(-1, 1)
+        -1.0
+        >>> parse_target("2^x").undefined_point(-1, 1) is None
+        True
+        """
+        ctx, pts = _grid(a, b, points)
+        for t in pts:
+            if not ctx.isfinite(self.evaluate_mp(t, ctx)):
+                return float(t)
+        return None
+
+
+def _grid(a: float, b: float, points: int) -> tuple[mpmath.MPContext, list]:
+    """A 20-digit context and ``points`` equispaced points of ``[a, b]`` in it."""
+    ctx = mpmath.MPContext()
+    ctx.dps = 20
+    return ctx, [ctx.mpf(a) + (ctx.mpf(b) - a) * k / (points - 1) for k in range(points)]
 
 
 @lru_cache(maxsize=64)
