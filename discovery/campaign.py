@@ -40,8 +40,10 @@ campaign: [campaign]: unknown key 'hour' (allowed: batch, db, executor, hours, .
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import importlib.util
+import math
 import time
 import tomllib
 from collections.abc import Mapping
@@ -49,11 +51,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from discovery.executors import EXECUTORS, make_executor
+from discovery.executors import (
+    EXECUTORS,
+    MAX_WORKERS,
+    check_workers,
+    make_executor,
+)
 from discovery.runner import Runner, RunSummary, default_verifier, engine_modules
 from discovery.store import DEFAULT_DB, Store, dumps
+from discovery.store_schema import SCHEMA_VERSION, check_existing
+from discovery.user_files import check_store_path, read_user_file
 from search.config import Rule, check_config
-from solvers.errors import DiscoveryError, EngineError
+from solvers.errors import DiscoveryError, EngineError, StoreError
 
 __all__ = [
     "Campaign",
@@ -65,7 +74,16 @@ __all__ = [
     "build_engine",
     "run_campaign",
     "check_executor",
+    "check_store_file",
+    "MAX_HOURS",
 ]
+
+#: The longest time budget (hours) a campaign or ``--hours`` may give: over a year.
+MAX_HOURS = 10_000
+#: The largest campaign file read (campaigns are a few hundred bytes).
+MAX_CAMPAIGN_BYTES = 2**20
+#: The deepest nesting of arrays and tables in a campaign (engine options are shallow).
+MAX_NESTING = 32
 
 
 class CampaignError(DiscoveryError, ValueError):
@@ -115,18 +133,18 @@ def _non_empty(text: str) -> str:
 _CAMPAIGN_RULES = {
     "name": Rule(str, check=_non_empty, describe="a non-empty string"),
     "db": Rule(str),
-    "hours": Rule(float, gt=0),
+    "hours": Rule(float, gt=0, le=MAX_HOURS),
     "executor": Rule(str, choices=tuple(EXECUTORS)),
-    "workers": Rule(int, gt=0),
+    "workers": Rule(int, gt=0, le=MAX_WORKERS),
     "scheduler": Rule(str),
     "verify": Rule(bool),
-    "verify_digits": Rule(int, gt=4),
-    "batch": Rule(int, gt=0),
+    "verify_digits": Rule(int, gt=4, le=1_000_000),
+    "batch": Rule(int, gt=0, le=100_000),
 }
 _ENGINE_RULES = {
     "name": Rule(str),
     "config": Rule(Mapping, describe="a table"),
-    "hours": Rule(float, gt=0),
+    "hours": Rule(float, gt=0, le=MAX_HOURS),
     "max_tasks": Rule(int, ge=0),
 }
 _TOP_RULES = {"campaign": Rule(Mapping, describe="a table"), "engine": Rule()}
@@ -151,6 +169,7 @@ def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
     """
     if not isinstance(data, Mapping):
         raise CampaignError(f"{source}: not a table")
+    _check_values(source, data)
     _table(source, data, _TOP_RULES, noun="top-level key")  # [campaign] and [[engine]]
     if "campaign" not in data:
         raise CampaignError(f"{source}: missing the [campaign] table")
@@ -192,28 +211,53 @@ def campaign_from_dict(data: Mapping, source: str = "campaign") -> Campaign:
     )
 
 
+def _check_values(where: str, data: Any) -> None:
+    """Refuse what TOML allows but a campaign cannot hold: dates and times (not JSON: the
+    store could not record them), and arrays or tables nested deeper than
+    :data:`MAX_NESTING`."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise CampaignError(f"{where}: {key!r} is nested more than {MAX_NESTING} levels "
+                                "deep")
+        if isinstance(value, (datetime.date, datetime.time)):
+            raise CampaignError(f"{where}: {key!r} is a date or time, which no option takes")
+        if isinstance(value, Mapping):
+            stack.extend((v, f"{key}.{k}" if key else str(k), depth + 1)
+                         for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, key, depth + 1) for v in value)
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign TOML file (nothing else is touched).
+
+    The file must be a regular UTF-8 file of at most 1 MiB (``/dev/zero`` or a FIFO is
+    refused at once, not read forever).
 
     Raises
     ------
     CampaignError
-        If the file is missing, not TOML, or not a valid campaign.
+        If the file is missing, unreadable, not TOML, or not a valid campaign.
     """
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise CampaignError(f"No campaign file {path}")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise CampaignError(f"No campaign file {path}") from None
-    except IsADirectoryError:
-        raise CampaignError(f"{path} is a directory, not a campaign file") from None
-    except UnicodeDecodeError:
-        raise CampaignError(f"{path}: not a text (UTF-8) file") from None
-    except OSError as exc:
-        raise CampaignError(f"Cannot read {path}: {exc.strerror}") from None
+        text = read_user_file(path, what="campaign file", max_bytes=MAX_CAMPAIGN_BYTES)
+    except CampaignError:
+        raise
+    except DiscoveryError as exc:
+        raise CampaignError(str(exc)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        raise CampaignError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise CampaignError(f"{path}: malformed TOML: arrays or tables nested too deeply "
+                            f"(at most {MAX_NESTING} levels)") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise CampaignError(f"{path}: malformed TOML: {exc}") from None
     return campaign_from_dict(data, source=str(path))
 
@@ -269,8 +313,9 @@ class CampaignResult:
         }
 
 
-def check_executor(name: str, scheduler: str | None = None) -> None:
-    """Refuse, before anything runs, an executor that cannot start (dask not installed)."""
+def check_executor(name: str, scheduler: str | None = None, workers: int | None = None) -> None:
+    """Refuse, before anything runs, an executor that cannot start (dask not installed), or
+    too many workers (:func:`discovery.executors.check_workers`)."""
     if name not in EXECUTORS:
         raise CampaignError(f"Unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
     if scheduler and name != "dask":
@@ -279,6 +324,67 @@ def check_executor(name: str, scheduler: str | None = None) -> None:
         raise CampaignError(
             "The dask executor needs dask[distributed]: pip install 'discovery-workbench[dask]'"
         )
+    check_workers(workers, local=name == "local" or (name == "dask" and not scheduler))
+
+
+def _check_hours(hours: float | None) -> None:
+    if hours is not None and not (isinstance(hours, (int, float)) and math.isfinite(hours)
+                                  and 0 < hours <= MAX_HOURS):  # NaN too
+        raise CampaignError(f"--hours must be positive, not {hours} (at most {MAX_HOURS:g})")
+
+
+def _whole_file_problem(p: Path) -> str | None:
+    """Why the SQLite file ``p`` is not whole (truncated, or cut inside a page), or None.
+
+    Read from its header: the page size, and the page count when the header vouches for it.
+    A truncated store still opens, and SQLite reads its missing pages as zeros: a writer
+    would then build on a damaged file. With a write-ahead log or a journal beside it the
+    file may legitimately be behind the header, so only the page alignment is checked then.
+    """
+    try:
+        with open(p, "rb") as f:
+            header = f.read(100)
+        size = p.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if len(header) < 100:
+        return "is shorter than an SQLite header"
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    if page < 512 or page & (page - 1):
+        return f"has an impossible page size ({page})"
+    if size % page:
+        return f"is cut inside a page ({size} bytes, pages of {page})"
+    pages = int.from_bytes(header[28:32], "big")
+    logs = (Path(f"{p}-wal"), Path(f"{p}-journal"))
+    if any(q.exists() and q.stat().st_size > 0 for q in logs):
+        return None
+    if pages and header[24:28] == header[92:96] and size < pages * page:
+        return f"is truncated ({size} bytes of {pages * page})"
+    return None
+
+
+def check_store_file(path: str | Path) -> Path:
+    """``path`` checked as a store to write to, before anything is written.
+
+    The path must be acceptable to :func:`discovery.user_files.check_store_path` (not
+    ``:memory:``, not a dangling link, not a device, UTF-8, in an existing directory); an
+    existing non-empty file must be a conjecture store of a schema this version reads
+    (:func:`discovery.store_schema.check_existing`) and whole (not truncated).
+
+    Raises
+    ------
+    DiscoveryError
+        Naming the path and the problem; nothing has been written.
+    """
+    p = check_store_path(path)
+    if p.exists() and p.stat().st_size > 0:
+        check_existing(p, SCHEMA_VERSION)
+        problem = _whole_file_problem(p)
+        if problem:
+            raise StoreError(f"{p} is a damaged conjecture store: it {problem} (refusing to "
+                             "write to it)")
+    return p
 
 
 def _merge(a: RunSummary | None, b: RunSummary) -> RunSummary:
@@ -327,16 +433,18 @@ def run_campaign(
     on the time budget get another pass (their runs resume). ``max_tasks`` caps each run's
     finished tasks over all its sessions. A stop by signal ends the whole campaign.
 
-    Everything is validated (executor available, engines built, store file checked)
-    before anything is written; building an engine is cheap (enumerations are lazy) and
-    counts in the budget.
+    Everything is validated before anything is written, in this order: the options (executor
+    available, workers, time budget), every engine (built by its own validator), the store's
+    path (:func:`check_store_file`), the Dask scheduler (it must accept a connection within
+    5 s); then the executor starts and the store is opened (created). Building an engine is
+    cheap (enumerations are lazy) and counts in the budget.
     """
     start = time.monotonic()
     executor_name = executor or campaign.executor
     scheduler = scheduler or campaign.scheduler
-    check_executor(executor_name, scheduler)
-    if hours is not None and not hours > 0:  # NaN too
-        raise CampaignError(f"--hours must be positive, not {hours}")
+    n_workers = workers or campaign.workers
+    check_executor(executor_name, scheduler, n_workers)
+    _check_hours(hours)
     engines = [build_engine(spec.name, spec.config) for spec in campaign.engines]
     do_verify = campaign.verify if verify is None else verify
     if do_verify and verifier is None:
@@ -346,17 +454,19 @@ def run_campaign(
     own_store = store is None
     db_path = Path(db) if db is not None else Path(campaign.db)
     if store is None:
-        store = Store(db_path)
+        db_path = check_store_file(db_path)
     else:
         db_path = store.path
+    # a Dask scheduler must accept a connection within 5 s (discovery.executors._dask_client)
+    pool = make_executor(executor_name, workers=n_workers, scheduler=scheduler, imports=imports)
+    if store is None:
+        try:
+            store = Store(db_path)
+        except BaseException:
+            pool.close(cancel=True)
+            raise
     summaries: list[RunSummary | None] = [None] * len(engines)
     try:
-        pool = make_executor(
-            executor_name,
-            workers=workers or campaign.workers,
-            scheduler=scheduler,
-            imports=imports,
-        )
         stopped = False
         try:
             todo = list(range(len(engines)))

@@ -37,7 +37,11 @@ import importlib
 import multiprocessing
 import os
 import signal
+import socket
 import sys
+import threading
+import time
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -51,9 +55,24 @@ __all__ = [
     "DaskExecutor",
     "make_executor",
     "execute_task",
+    "check_workers",
+    "check_scheduler",
+    "MAX_WORKERS",
 ]
 
 EXECUTORS = ("serial", "local", "dask")
+
+#: The most workers any executor is asked for (a campaign's ``workers``, ``--workers``).
+MAX_WORKERS = 1024
+
+#: Worker processes on this machine per CPU, at most (more only oversubscribe the CPUs and
+#: multiply the memory: each worker is a Python process with the engines imported).
+LOCAL_WORKERS_PER_CPU = 4
+
+#: Seconds a Dask scheduler has to accept a TCP connection (checked before anything is
+#: written) and then to answer the client.
+SCHEDULER_CONNECT_SECONDS = 5.0
+SCHEDULER_CLIENT_TIMEOUT = "10s"
 
 
 def execute_task(task: Task, imports: Sequence[str] = ()) -> list[Candidate]:
@@ -82,12 +101,145 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(imports: Sequence[str]) -> None:
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this worker as soon as its parent ``parent`` is gone (re-parented: the client was
+    killed). The fallback of :func:`_die_with_parent` where ``prctl`` is not available; a
+    daemon thread, so it runs between the bytecodes of a task (not inside a long C call)."""
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="discovery-watch-parent", daemon=True).start()
+
+
+def _init_worker(imports: Sequence[str], parent: int | None = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: only the client handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    if parent is not None:
+        _watch_parent(parent)
     for module in imports:
         importlib.import_module(module)
+
+
+def max_local_workers() -> int:
+    """The most worker processes started on this machine: 4 per CPU."""
+    return LOCAL_WORKERS_PER_CPU * (os.cpu_count() or 1)
+
+
+def check_workers(workers: int | None, *, local: bool = False) -> None:
+    """Refuse a number of workers below 1, above :data:`MAX_WORKERS`, or (``local``: the
+    processes are started on this machine) above 4 per CPU of this machine.
+
+    Raises
+    ------
+    DiscoveryError
+        With the cap in the message.
+
+    Examples
+    --------
+    >>> check_workers(2)
+    >>> try:
+    ...     check_workers(2**63 - 1)
+    ... except DiscoveryError as err:
+    ...     print(err)
+    workers must be between 1 and 1024, not 9223372036854775807
+    """
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) \
+            or not 1 <= workers <= MAX_WORKERS:
+        raise DiscoveryError(f"workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    cap = max_local_workers()
+    if local and workers > cap:
+        raise DiscoveryError(
+            f"{workers} worker processes on this machine are too many: at most "
+            f"{LOCAL_WORKERS_PER_CPU} per CPU, {cap} here"
+        )
+
+
+def _scheduler_host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``tcp://`` or ``tls://`` scheduler address (``None`` for other
+    transports, left to ``distributed``); the port defaults to 8786."""
+    scheme, sep, _ = address.partition("://")
+    if not sep:
+        address = "tcp://" + address
+    elif scheme not in ("tcp", "tls"):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise DiscoveryError(f"{address!r} is not a Dask scheduler address: {exc}") from None
+    if not host:
+        raise DiscoveryError(f"{address!r} is not a Dask scheduler address (no host)")
+    return host, 8786 if port is None else port
+
+
+def _resolve(host: str, port: int, timeout: float) -> list:
+    """``socket.getaddrinfo`` of ``host``, given at most ``timeout`` seconds (in a thread:
+    name resolution itself has no timeout)."""
+    found: dict[str, Any] = {}
+
+    def resolve() -> None:
+        try:
+            found["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            found["error"] = exc
+
+    worker = threading.Thread(target=resolve, name="discovery-resolve", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "addresses" in found:
+        return found["addresses"]
+    reason = found.get("error") or f"no answer within {timeout:g} s"
+    raise DiscoveryError(f"Cannot reach the Dask scheduler: cannot resolve {host!r} ({reason})")
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_CONNECT_SECONDS) -> None:
+    """Refuse a Dask scheduler that does not accept a TCP connection within ``timeout`` s.
+
+    Checked before a campaign writes anything, so that an unreachable scheduler costs
+    seconds, not the client's own (longer) connection timeout, and leaves no store behind.
+
+    Raises
+    ------
+    DiscoveryError
+        For a malformed address, a host that does not resolve, or a refused or timed-out
+        connection.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_scheduler("tcp://127.0.0.1:1", timeout=1)
+    ... except DiscoveryError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    Cannot reach the Dask scheduler tcp://127.0.0.1:1: ...
+    """
+    target = _scheduler_host_port(address)
+    if target is None:
+        return
+    deadline = time.monotonic() + timeout
+    addresses = _resolve(*target, timeout)
+    error: Exception | None = None
+    for family, kind, proto, _, sockaddr in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(left)
+                sock.connect(sockaddr)
+            return
+        except OSError as exc:
+            error = exc
+    reason = getattr(error, "strerror", None) or error or f"no answer within {timeout:g} s"
+    raise DiscoveryError(f"Cannot reach the Dask scheduler {address}: {reason}")
 
 
 class SerialExecutor:
@@ -164,9 +316,10 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, workers: int | None = None, imports: Sequence[str] = ()):
-        self.workers = int(workers or os.cpu_count() or 1)
+        self.workers = int(workers or min(os.cpu_count() or 1, MAX_WORKERS))
         if self.workers < 1:
             raise DiscoveryError(f"The local executor needs at least one worker, not {workers}")
+        check_workers(self.workers, local=True)
         self.imports = tuple(imports)
         # workers are spawned on demand and inherit the environment of that moment: set the
         # thread counts for the executor's lifetime, restore them in close()
@@ -178,7 +331,7 @@ class LocalExecutor:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.imports,),
+            initargs=(self.imports, os.getpid()),
         )
 
     def submit(self, task: Task, imports: Sequence[str] = ()) -> cf.Future:
@@ -207,6 +360,20 @@ class LocalExecutor:
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers})"
+
+
+def _dask_client(distributed: Any, scheduler: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``scheduler``, refused with one line if it
+    does not accept a connection within 5 s or does not answer as a Dask scheduler within
+    10 s (an HTTP server's reply, read as a Dask message, would ask for exabytes)."""
+    check_scheduler(scheduler)
+    try:
+        return distributed.Client(scheduler, timeout=SCHEDULER_CLIENT_TIMEOUT)
+    except OSError as exc:
+        raise DiscoveryError(f"Cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    except Exception as exc:  # whatever answered (MemoryError included), not a scheduler
+        raise DiscoveryError(f"{scheduler} did not answer as a Dask scheduler "
+                             f"({type(exc).__name__})") from None
 
 
 class DaskExecutor:
@@ -240,9 +407,11 @@ class DaskExecutor:
         self.imports = tuple(imports)
         self.scheduler = scheduler
         self._cluster = None
+        if not scheduler:
+            check_workers(int(workers), local=True)
         try:
             if scheduler:
-                self._client = distributed.Client(scheduler, timeout="30s")
+                self._client = _dask_client(distributed, scheduler)
             else:
                 self._cluster = distributed.LocalCluster(
                     n_workers=int(workers),

@@ -95,9 +95,10 @@ from discovery.store_schema import (
     migrate,
     open_readonly,
 )
+from discovery.user_files import check_store_path
 from search.base import Candidate
 from solvers.constants import canonical_constant
-from solvers.errors import StoreError
+from solvers.errors import DiscoveryError, StoreError
 
 __all__ = [
     "Store",
@@ -193,8 +194,12 @@ class Store(RunLedger):
             self._migrate()
             return
         p = self.path
-        if p.is_dir():
-            raise StoreError(f"{p} is a directory, not a conjecture store")
+        try:  # not a directory, a device, a dangling link, a name SQLite cannot take
+            check_store_path(p, must_exist=self.readonly)
+        except StoreError:
+            raise
+        except DiscoveryError as exc:
+            raise StoreError(str(exc)) from None
         existing = p.exists() and p.stat().st_size > 0
         if existing:
             version = check_existing(p, SCHEMA_VERSION)
@@ -204,8 +209,6 @@ class Store(RunLedger):
                 Store(p, timeout=timeout).close()
         elif readonly:
             raise StoreError(f"No conjecture store at {p}")
-        elif not p.parent.exists():
-            raise StoreError(f"Cannot create a store at {p}: directory {p.parent} does not exist")
         if readonly:
             self._conn = open_readonly(p, timeout)
             self._conn.execute("PRAGMA query_only = ON")

@@ -120,7 +120,8 @@ def run_command(
     hours: float | None = typer.Option(None, "--hours", help="total time budget"),
     max_tasks: int | None = typer.Option(None, "--max-tasks", min=0, help="per engine"),
     executor: str | None = typer.Option(None, "--executor", help=" | ".join(EXECUTOR_NAMES)),
-    workers: int | None = typer.Option(None, "--workers", min=1),
+    workers: int | None = typer.Option(None, "--workers", min=1, max=1024,
+                                       help="processes (local) or LocalCluster workers (dask)"),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask: tcp://host:8786"),
     no_verify: bool = typer.Option(False, "--no-verify", help="record candidates unverified"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
@@ -128,6 +129,9 @@ def run_command(
     json_: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Run a campaign: its engines, configurations and budgets, into one store (resumable)."""
+    # Nothing is written before everything is accepted: the campaign file (a regular file),
+    # every engine's configuration, the executor, scheduler and workers, the store's path
+    # and the store itself if it exists (discovery.campaign.run_campaign checks them in turn).
     from discovery.campaign import load_campaign, run_campaign
 
     with user_errors():
