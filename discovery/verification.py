@@ -168,13 +168,20 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int,
     """
     t0 = time.perf_counter()
     history: list[tuple[int, float]] = []
+
+    def measure(depth: int) -> tuple[tuple, float, float]:
+        """The convergents at ``depth``, the digits they support and their seconds."""
+        t1 = time.perf_counter()
+        m = formula.convergents(depth)
+        seconds = time.perf_counter() - t1
+        e = -convergent_error_log10(*m)
+        history.append((depth, e))
+        if progress is not None:
+            _report_depth(progress, depth, e, target)
+        return m, e, seconds
+
     N = 32
-    m = formula.convergents(N)
-    last_seconds = time.perf_counter() - t0
-    e = -convergent_error_log10(*m)
-    history.append((N, e))
-    if progress is not None:
-        _report_depth(progress, N, e, target)
+    m, e, last_seconds = measure(N)
     prev: tuple[int, float] | None = None
     rate = 0.0
     stop = ""
@@ -199,13 +206,7 @@ def _plan_depth(formula: HasConvergents, target: float, max_depth: int,
             break
         prev = (N, e)
         N = nxt
-        t1 = time.perf_counter()
-        m = formula.convergents(N)
-        last_seconds = time.perf_counter() - t1
-        e = -convergent_error_log10(*m)
-        history.append((N, e))
-        if progress is not None:
-            _report_depth(progress, N, e, target)
+        m, e, last_seconds = measure(N)
     if prev is not None and math.isfinite(e) and e > prev[1]:
         rate = (e - prev[1]) / (N - prev[0])
     elif math.isinf(e) and e > 0:
