@@ -140,6 +140,7 @@ def test_baseline_tiers_reports_each_remez_fit():
     assert [c[1] for c in rec.calls] == list(range(len(rec.calls)))
 
 
+@pytest.mark.slow  # ~6 s in a fresh checkout: it compiles the float32 kernels (1 s cached)
 def test_exhaustive_ulp_reports_blocks_and_keeps_the_result():
     from solvers.float32_check import exhaustive_ulp
     from solvers.programs import Program

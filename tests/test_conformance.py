@@ -52,7 +52,7 @@ CASES = {
     # 12 walks, then the link task: equivalent-to edges between the PCFs found
     "cmf-pi": ("cmf", {"cmf": "pi", "max_norm": 1, "starts": [0, 1], "depth": 200}, None),
     "evolve": ("evolve", {"function": "2^x", "interval": [0, 1], "max_ops": 4, "batch": 4,
-                          "seed": 7, "cma_generations": 60, "restarts": 0}, 6),
+                          "seed": 7, "cma_generations": 30, "restarts": 0}, 6),
     "sdp-synthetic": ("sdp_game", {"dimension": 4, "kmax": 4, "m": 1, "seed": 0,
                                    "evaluator": "synthetic", "r": 1.2, "evaluations": 6}, None),
     # the real evaluator: one Clarabel solve, rounding and exact check per task (~10 s each)

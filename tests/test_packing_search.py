@@ -50,7 +50,6 @@ def run_sdp_game(cfg: dict) -> dict:
         return sdp_game_summary(store, summary.run_id)
 
 
-@pytest.mark.slow
 def test_sdp_game_is_reproducible_from_its_seed_and_improves_on_the_default():
     cfg = {"evaluations": 24, "evaluator": "synthetic", "r": 1.1, "seed": 3}
     a = run_sdp_game(cfg)

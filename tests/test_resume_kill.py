@@ -304,7 +304,6 @@ def toy_reference(tmp_path: Path, monkeypatch) -> dict:
     return toy_contents(db)
 
 
-@pytest.mark.slow
 def test_toy_campaign_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     campaign = toy_campaign(tmp_path)
     db = tmp_path / "k.db"
