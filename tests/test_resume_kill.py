@@ -334,20 +334,22 @@ def test_toy_campaign_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, m
 
 
 @pytest.mark.slow
-def test_no_worker_outlives_a_killed_campaign(tmp_path):
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_no_worker_outlives_a_killed_campaign(tmp_path, executor):
     """kill -9 of the campaign process (only it): 5 s later none of its processes (the 2
     workers, the multiprocessing resource tracker) is alive (found by session id, and by
-    parent pid from /proc before the kill).
+    parent pid from /proc before the kill). ``dask`` is a LocalCluster of two workers.
     """
     campaign = toy_campaign(tmp_path)
     db = tmp_path / "k.db"
-    proc = start(["run", str(campaign), "--db", str(db), "--json"], cwd=tmp_path)
+    proc = start(["run", str(campaign), "--db", str(db), "--json", "--executor", executor,
+                  "--workers", "2"], cwd=tmp_path)
     try:
         wait_until_mid_run(proc, db, low=2, total=TOY_TASKS, timeout=120)
         children = descendants(proc.pid)
         workers = [cmd for cmd in children.values() if "spawn_main" in cmd]
         if len(workers) != 2:
-            pytest.fail(f"the local executor did not start its 2 workers: {children}")
+            pytest.fail(f"the {executor} executor did not start its 2 workers: {children}")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         time.sleep(5)
