@@ -108,9 +108,8 @@ def identify(
                    f"({result.outcome})")
     else:
         typer.echo(f"{typer.style('no relation', fg='yellow')} ({result.outcome})")
-    for k in ("digits_used", "digits_available", "confidence"):
-        if hasattr(result, k):
-            typer.echo(f"  {k}: {getattr(result, k)}")
+    typer.echo(f"  digits used by the relation {result.digits_used:.1f} of "
+               f"{result.digits_available:g} known; confidence {result.confidence:.2f}")
 
 
 def _pcf_value(pcf, digits: int, progress=None):
