@@ -141,8 +141,7 @@ def constants_list(json_: bool = JSON) -> None:
     if json_:
         emit_json({"constants": rows})
         return
-    from rich.console import Console
-    from rich.table import Table
+    from discovery.commands._rich import Console, Table
 
     table = Table(title=f"{len(rows)} constants")
     for col in ("name", "aliases", "latex", "description"):
@@ -222,8 +221,7 @@ def famous(
     if json_:
         emit_json({"results": rows})
         return
-    from rich.console import Console
-    from rich.table import Table
+    from discovery.commands._rich import Console, Table
 
     table = Table(title="Famous continued fractions, verified and identified")
     for col in ("name", "a(n)", "b(n)", "claim", "verdict", "digits", "depth", "d/term", "δ",

@@ -136,3 +136,14 @@ def test_the_console_script_runs_in_a_subprocess():
         timeout=120,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_tables_printed_to_a_pipe_are_not_cut_to_80_columns(monkeypatch):
+    """An overnight log or ``| less`` is not a terminal: rich would cut the constants table to
+    80 columns (``Euler's number, exp(1)`` became ``Euler's…``); it is 160 wide."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    res = runner.invoke(app, ["constants", "list"])
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if ln.startswith("│ e "))
+    assert "Euler's number, exp(1)" in line and "euler_e, napier" in line
+    assert 80 < max(len(ln) for ln in res.output.splitlines()) <= 160

@@ -13,7 +13,6 @@ escape sequence reaches the terminal).
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import os
 import re
@@ -21,8 +20,8 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from discovery.commands import _rich
 from discovery.commands._rich import box
-from discovery.text import printable
 from solvers.errors import StoreError
 
 if TYPE_CHECKING:
@@ -78,49 +77,24 @@ def sql_int(text: str) -> int | None:
     return n if n <= MAX_SQL_INT else None
 
 
-@functools.cache
-def _safe_classes() -> tuple[type, type]:
-    """rich's ``Console`` and ``Table`` with every string made printable (built on first use:
-    importing rich costs ~20 ms)."""
-    from rich.console import Console as RichConsole
-    from rich.table import Table as RichTable
-
-    class SafeConsole(RichConsole):
-        def print(self, *objects: Any, **kwargs: Any) -> None:
-            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
-                          **kwargs)
-
-    class SafeTable(RichTable):
-        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
-            super().add_row(*(printable(r, newlines=True) if isinstance(r, str) else r
-                              for r in renderables), **kwargs)
-
-    return SafeConsole, SafeTable
-
-
 def Console(**kwargs: Any) -> rich.console.Console:  # noqa: N802 (rich's name)
-    """A rich console (no markup, no emoji codes) that prints strings :func:`printable`.
+    """A console of :mod:`discovery.commands._rich` with no markup and no emoji codes: text
+    from a store is printed as it is written.
 
     Examples
     --------
     >>> import io
     >>> out = io.StringIO()
-    >>> Console(file=out).print("run \\x1b[31mred")
+    >>> Console(file=out).print("[bold]run[/bold] \\x1b[31mred")
     >>> out.getvalue()
-    'run \\\\x1b[31mred\\n'
+    '[bold]run[/bold] \\\\x1b[31mred\\n'
     """
     kwargs.setdefault("markup", False)
     kwargs.setdefault("emoji", False)
-    return _safe_classes()[0](**kwargs)
+    return _rich.Console(**kwargs)
 
 
-def Table(*, title: Any = None, caption: Any = None, **kwargs: Any  # noqa: N802
-          ) -> rich.table.Table:
-    """A rich table whose title, caption and cells are :func:`printable` (a cell keeps the
-    newlines that join its lines)."""
-    return _safe_classes()[1](title=None if title is None else printable(title),
-                              caption=None if caption is None else printable(caption),
-                              **kwargs)
+Table = _rich.Table
 
 
 def short(text: Any, width: int = 60) -> str:

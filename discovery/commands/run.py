@@ -33,9 +33,7 @@ def print_result(result: CampaignResult, *, json_: bool, store: Store | None = N
 
     ``store`` is the open store the runs wrote to (default: open ``result.db`` read-only).
     """
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    from discovery.commands._rich import Console, Table, box
 
     if store is None:
         from discovery.store import Store
