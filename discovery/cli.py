@@ -74,7 +74,9 @@ def identify(
     a: str | None = typer.Option(None, "--a", help="a(n) of a PCF to identify"),
     b: str | None = typer.Option(None, "--b", help="b(n) of a PCF to identify"),
     value: str | None = typer.Option(None, "--value", help="or a decimal number to identify"),
-    basis: str | None = typer.Option(None, "--basis", help="comma-separated constants"),
+    basis: str | None = typer.Option(None, "--basis",
+                                 help="comma-separated constants or expressions, "
+                                 "e.g. zeta3,besseli(1,2)"),
     digits: int = typer.Option(100, "--digits", min=10, max=100_000),
     json_: bool = JSON,
 ) -> None:
@@ -82,9 +84,10 @@ def identify(
     from discovery.identification import identify as run_identify
     from discovery.identification_inputs import read_decimal
     from discovery.progress import command_progress
+    from discovery.text import split_top_level
 
     with user_errors(), command_progress("identify", enabled=not json_) as progress:
-        names = [s.strip() for s in basis.split(",") if s.strip()] if basis else None
+        names = split_top_level(basis) if basis else None
         if value is not None:  # an integer (no point, no exponent) is identified as itself
             try:
                 x, available = read_decimal(value)
@@ -108,8 +111,11 @@ def identify(
                    f"({result.outcome})")
     else:
         typer.echo(f"{typer.style('no relation', fg='yellow')} ({result.outcome})")
-    typer.echo(f"  digits used by the relation {result.digits_used:.1f} of "
-               f"{result.digits_available:g} known; confidence {result.confidence:.2f}")
+    if result.found:
+        typer.echo(f"  digits used by the relation {result.digits_used:.1f} of "
+                   f"{result.digits_available:g} known; confidence {result.confidence:.2f}")
+    else:
+        typer.echo(f"  searched with the {result.digits_available:g} digits known")
 
 
 def _pcf_value(pcf, digits: int, progress=None):

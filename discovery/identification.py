@@ -58,6 +58,7 @@ from discovery.identification_inputs import (
     read_decimal,
     working_context,
 )
+from discovery.text import split_top_level
 from solvers.constants import CONSTANTS, get_constant
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr import (
@@ -467,7 +468,7 @@ def identify(
         multi = tuple(DEFAULT_MULTI_BASIS if multi_basis is None else multi_basis)
     else:
         if isinstance(basis, str):
-            basis = [s.strip() for s in basis.split(",") if s.strip()]
+            basis = split_top_level(basis)
         singles = tuple(basis)
         multi = tuple(singles if multi_basis is None else multi_basis)
     singles = tuple(dict.fromkeys(_canonical_label(b) for b in singles))

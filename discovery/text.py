@@ -30,7 +30,7 @@ from typing import Any
 
 from solvers.errors import DiscoveryError
 
-__all__ = ["printable", "parse_json_object"]
+__all__ = ["printable", "parse_json_object", "split_top_level"]
 
 _UNSAFE = "\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
 _UNSAFE_ALL = re.compile(f"[\n{_UNSAFE}]")
@@ -99,3 +99,27 @@ def parse_json_object(text: str, source: str) -> dict:
     if not isinstance(data, dict):
         raise DiscoveryError(f"{source} does not hold a JSON object")
     return data
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """``text`` split at each ``sep`` outside parentheses and brackets, parts stripped, empty
+    parts dropped: a list of expressions, some of which take several arguments.
+
+    Examples
+    --------
+    >>> split_top_level("zeta3, besseli(1,2)/besseli(0,2), polylog(2, 1/2)")
+    ['zeta3', 'besseli(1,2)/besseli(0,2)', 'polylog(2, 1/2)']
+    >>> split_top_level("pi,,e ")
+    ['pi', 'e']
+    """
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(depth - 1, 0)
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]

@@ -147,3 +147,21 @@ def test_tables_printed_to_a_pipe_are_not_cut_to_80_columns(monkeypatch):
     line = next(ln for ln in res.output.splitlines() if ln.startswith("│ e "))
     assert "Euler's number, exp(1)" in line and "euler_e, napier" in line
     assert 80 < max(len(ln) for ln in res.output.splitlines()) <= 160
+
+
+def test_identify_basis_takes_expressions_with_several_arguments():
+    """``--basis`` is split at top-level commas: ``besseli(1,2)/besseli(0,2)`` is one element
+    (it was cut into ``besseli(1`` and ``2)/besseli(0`` ...)."""
+    import mpmath
+
+    ctx = mpmath.MPContext()
+    ctx.dps = 45
+    x = 3 * ctx.besseli(0, 2) / ctx.besseli(1, 2) + 1  # = 1 + 3/K, K the Bessel ratio
+    out = run_json("identify", "--value", ctx.nstr(x, 40),
+                   "--basis", "besseli(1,2)/besseli(0,2), pi")
+    assert out["found"] and out["constant"] == "besseli(1,2)/besseli(0,2)"
+    ctx.dps = 50
+    from solvers.expr import evaluate_expression, parse_expression
+
+    back = evaluate_expression(parse_expression(out["relation"]), 45)
+    assert abs(back - x) < ctx.mpf(10) ** -38
