@@ -39,10 +39,10 @@ _DEFAULTS = {"tasks": 12, "per_task": 3, "modulus": 7, "sleep": 0.0, "fail": []}
 
 
 _RULES = {
-    "tasks": Rule(int, ge=0),
-    "per_task": Rule(int, ge=0),
-    "modulus": Rule(int, ge=1),
-    "sleep": Rule(float, ge=0),
+    "tasks": Rule(int, ge=0, le=10**6),
+    "per_task": Rule(int, ge=0, le=1000),
+    "modulus": Rule(int, ge=1, le=10**6),
+    "sleep": Rule(float, ge=0, le=3600),  # seconds per task: an hour at most
     "fail": Rule((list, tuple), describe="a list of task indices"),
 }
 

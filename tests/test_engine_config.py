@@ -93,7 +93,7 @@ def test_rule_descriptions():
          "esma: option 'depth' must be an integer in [8, 10000], not 4"),
         ("toy", {"taks": 3},
          "toy: unknown option 'taks' (allowed: fail, modulus, per_task, sleep, tasks)"),
-        ("toy", {"modulus": 0}, "toy: option 'modulus' must be an integer at least 1, not 0"),
+        ("toy", {"modulus": 0}, "toy: option 'modulus' must be an integer in [1, 1000000], not 0"),
         ("cmf", {"cmf": "zeta3", "max_norm": 0},
          "cmf: option 'max_norm' must be an integer in [1, 20], not 0"),
         ("blind-delta", {"chunk": 0},
