@@ -150,7 +150,7 @@ def test_a_malformed_campaign_is_refused_with_one_line(tmp_path, case):
     [
         ("no-such-engine", {}, "Unknown engine 'no-such-engine'"),
         ("toy", {"taks": 3}, "toy: unknown option 'taks' \\(allowed: fail, modulus, "),
-        ("toy", {"tasks": -3}, "non-negative"),
+        ("toy", {"tasks": -3}, r"in \[0, 1000000\]"),
     ],
 )
 def test_bad_engines_are_refused_before_the_store_is_created(tmp_path, engine, config, message):

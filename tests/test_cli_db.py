@@ -429,4 +429,4 @@ def test_search_session_drives_one_engine_for_search_commands(tmp_path):
     data = json.loads(r.stdout)
     assert (data["campaign"], data["runs"][0]["tasks"], data["found"]["total"]) == ("search", 4, 6)
     r = runner.invoke(search, ["toy", "--tasks", "-1"])
-    assert "non-negative" in one_line_error(r)
+    assert "must be an integer in [0, 1000000], not -1" in one_line_error(r)

@@ -388,6 +388,7 @@ def test_cli_baseline_json(cli):
     assert rows[1]["max_error"] == pytest.approx(tier_a["4"], rel=1e-3)
 
 
+@pytest.mark.slow  # ~5 s in a fresh checkout: it compiles the float32 kernels
 def test_cli_check_float32_json(cli):
     from test_float32 import DEG6
 
