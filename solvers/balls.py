@@ -198,6 +198,10 @@ def evaluate_ball(expr: sympy.Expr, digits: int, *, max_tries: int = 4) -> Ball:
         lost = want_bits - max(0, v.rel_accuracy_bits())
         prec += max(lost, prec // 2) + GUARD_BITS
     if ball.value.contains(0):
+        if ball.value.rad() > 1:  # not a small ball around 0: the enclosure itself is useless
+            raise PrecisionError(
+                f"could not evaluate {_short(expr)}: its ball stayed wide ({ball.value.str(3)} "
+                f"at {prec} bits), the ball arithmetic gives no useful enclosure of it")
         raise PrecisionError(f"could not separate {_short(expr)} from zero at {prec} bits: is "
                              "the value exactly zero?")
     return ball

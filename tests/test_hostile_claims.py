@@ -185,3 +185,15 @@ def test_6_baseline_refuses_a_target_that_is_not_real_on_the_interval():
     worst = max(abs(a.evaluate_mp(ctx.mpf(k) / 400, ctx) - ctx.sqrt(ctx.mpf(k) / 400))
                 for k in range(100, 401))
     assert 0.9 * a.max_error <= float(worst) <= 1.01 * a.max_error
+
+
+def test_a_wide_ball_is_not_called_a_possible_zero():
+    """flint encloses Li_s(z) for non-integer s and |z| > 1 only in a huge ball: the claim is
+    refused as not evaluable (its value is about z = -612.533: mpmath gives -612.533 after
+    25 s), while sin(pi),
+    whose ball shrinks around 0, is still reported as possibly exactly zero."""
+    line = _one_line_error(["verify", "--a", "1", "--b", "1",
+                            "--claim", "polylog(631.209,-612.533)"], "stayed wide")
+    assert "zero" not in line
+    _one_line_error(["verify", "--a", "1", "--b", "1", "--claim", "sin(pi)"],
+                    "from zero", "exactly zero")
