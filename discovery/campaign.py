@@ -44,6 +44,7 @@ import datetime
 import importlib
 import importlib.util
 import math
+import sqlite3
 import time
 import tomllib
 from collections.abc import Mapping
@@ -59,7 +60,7 @@ from discovery.executors import (
 )
 from discovery.runner import Runner, RunSummary, default_verifier, engine_modules
 from discovery.store import DEFAULT_DB, Store, dumps
-from discovery.store_schema import SCHEMA_VERSION, check_existing
+from discovery.store_schema import SCHEMA_VERSION, check_existing, open_readonly
 from discovery.user_files import check_store_path, read_user_file
 from search.config import Rule, check_config
 from solvers.errors import DiscoveryError, EngineError, StoreError
@@ -364,13 +365,31 @@ def _whole_file_problem(p: Path) -> str | None:
     return None
 
 
+def _structure_problem(p: Path) -> str | None:
+    """What SQLite's ``PRAGMA quick_check`` finds wrong in the store ``p`` (a damaged page, a
+    broken b-tree), read through a read-only connection, or None if nothing."""
+    try:
+        conn = open_readonly(p, timeout=30.0)
+        try:
+            rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+        finally:
+            conn.close()
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        return f"cannot be read ({exc})"
+    if rows == [("ok",)]:
+        return None
+    found = "; ".join(str(r[0]) for r in rows).replace("\n", " ")
+    return f"fails SQLite's structure check: {found[:200]}"
+
+
 def check_store_file(path: str | Path) -> Path:
     """``path`` checked as a store to write to, before anything is written.
 
     The path must be acceptable to :func:`discovery.user_files.check_store_path` (not
     ``:memory:``, not a dangling link, not a device, UTF-8, in an existing directory); an
     existing non-empty file must be a conjecture store of a schema this version reads
-    (:func:`discovery.store_schema.check_existing`) and whole (not truncated).
+    (:func:`discovery.store_schema.check_existing`), whole (not truncated) and sound (SQLite's
+    ``quick_check`` of every page, read-only: 0.2 s for a 250 MB store in the page cache).
 
     Raises
     ------
@@ -380,7 +399,7 @@ def check_store_file(path: str | Path) -> Path:
     p = check_store_path(path)
     if p.exists() and p.stat().st_size > 0:
         check_existing(p, SCHEMA_VERSION)
-        problem = _whole_file_problem(p)
+        problem = _whole_file_problem(p) or _structure_problem(p)
         if problem:
             raise StoreError(f"{p} is a damaged conjecture store: it {problem} (refusing to "
                              "write to it)")

@@ -211,6 +211,20 @@ def _sqlite_not_a_store(path: Path) -> None:
     conn.close()
 
 
+def _damaged_page(path: Path, whole: bytes) -> None:
+    """The store whole but for the root page of its ``conjectures`` table, overwritten: the
+    header, the size and the schema are intact, only SQLite's structure check sees it."""
+    path.write_bytes(whole)
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'conjectures'"
+                        ).fetchone()[0]
+    conn.close()
+    data = bytearray(whole)
+    data[(root - 1) * page_size:(root - 1) * page_size + 64] = b"\x0d" + b"\xff" * 63
+    path.write_bytes(bytes(data))
+
+
 DAMAGED = {
     "random-bytes": lambda p, whole: p.write_bytes(os.urandom(5000)),
     "sqlite-header-then-noise": lambda p, whole: p.write_bytes(
@@ -220,6 +234,7 @@ DAMAGED = {
     "truncated-inside-a-page": lambda p, whole: p.write_bytes(whole[:-320]),
     "truncated-by-a-page": lambda p, whole: p.write_bytes(whole[:-4096]),
     "truncated-to-half": lambda p, whole: p.write_bytes(whole[:len(whole) // 2]),
+    "a-damaged-page": _damaged_page,
 }
 
 
