@@ -254,6 +254,15 @@ def connect(target: str, *, uri: bool, timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def _may_tidy(p: Path) -> bool:
+    """Whether a reader of ``p`` may open it read-write (then ``query_only``): this user may
+    write the file and its directory, and no log beside it holds pages."""
+    if not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)):
+        return False
+    wal, journal = Path(f"{p}-wal"), Path(f"{p}-journal")
+    return not journal.exists() and not (wal.exists() and wal.stat().st_size > 0)
+
+
 def open_readonly(p: Path, timeout: float, *, immutable: bool = False) -> sqlite3.Connection:
     """A read-only connection to the SQLite file ``p``, also where its directory is not writable.
 
@@ -263,6 +272,12 @@ def open_readonly(p: Path, timeout: float, *, immutable: bool = False) -> sqlite
     asked for, the file is opened ``immutable``: read as it is on disk, with no index and no
     lock.
 
+    Where the user may write the file and its directory, and no log holds pages (no ``-wal``
+    with frames, no ``-journal`` to roll back), the connection is opened read-write but
+    ``query_only``: it cannot write, and when it is the last connection to close, SQLite
+    removes the empty ``-wal`` and the ``-shm`` it made (a ``mode=ro`` reader leaves them
+    beside the store).
+
     Raises
     ------
     StoreError
@@ -271,6 +286,14 @@ def open_readonly(p: Path, timeout: float, *, immutable: bool = False) -> sqlite
     """
     base = "file:" + urllib.parse.quote(str(p.resolve())) + "?mode=ro"
     try:
+        if not immutable and _may_tidy(p):
+            conn = connect(base.replace("?mode=ro", "?mode=rw"), uri=True, timeout=timeout)
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError:
+                conn.close()
         if not immutable:
             conn = connect(base, uri=True, timeout=timeout)
             try:

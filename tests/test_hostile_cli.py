@@ -95,14 +95,10 @@ PROBES = [
 
 
 def _tree(d: Path) -> dict[str, str]:
-    """Every entry of ``d`` with its contents' hash; a reader's empty ``-wal`` and its ``-shm``
-    beside an existing store are SQLite's own (a read-only connection may not remove them)."""
+    """Every entry of ``d`` with its contents' hash (a reader's ``-wal``/``-shm`` included:
+    readers that may write the directory remove them when they close)."""
     out = {}
     for p in sorted(d.iterdir()):
-        base = p.name.rsplit("-", 1)[0]
-        if p.name.endswith(("-wal", "-shm")) and (d / base).is_file() and (
-                p.name.endswith("-shm") or p.stat().st_size == 0):
-            continue
         if p.is_symlink():
             out[p.name] = "->" + os.readlink(p)
         elif p.is_file():
