@@ -59,6 +59,7 @@ from discovery.identification_inputs import (
     working_context,
 )
 from discovery.text import split_top_level
+from solvers.balls import evaluate_ball
 from solvers.constants import CONSTANTS, get_constant
 from solvers.errors import DiscoveryError, PrecisionError
 from solvers.expr import (
@@ -262,10 +263,20 @@ def _basis_expr(label: str) -> sympy.Expr:
 
 @lru_cache(maxsize=512)
 def _basis_value(label: str, dps: int) -> Any:
+    """A basis element to ``dps`` digits: a catalogue constant, or an expression evaluated in
+    ball arithmetic (its digits guaranteed by the radius; an expression whose ball stays wide
+    or around zero is refused, with one error, instead of a slow or meaningless value)."""
     try:
         return get_constant(label).evaluate(dps)
     except KeyError:
-        return evaluate_expression(_basis_expr(label), dps)
+        pass
+    try:
+        ball = evaluate_ball(_basis_expr(label), dps)
+    except PrecisionError as err:
+        raise PrecisionError(f"basis element {label!r}: {err}") from None
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    return ball.mpf(ctx)
 
 
 def _canonical_label(label: str) -> str:

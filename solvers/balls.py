@@ -191,6 +191,10 @@ def evaluate_ball(expr: sympy.Expr, digits: int, *, max_tries: int = 4) -> Ball:
             fallbacks: list[str] = []
             v = _eval_checked(expr, prec, fallbacks)
             if not v.is_finite():
+                if v.mid().is_finite() and v.mid() != 0:  # a value, but no enclosure of it
+                    raise PrecisionError(
+                        f"could not evaluate {_short(expr)}: the ball arithmetic gives no "
+                        f"useful enclosure of it ({v.str(3)} at {prec} bits)")
                 raise EvaluationError(f"{_short(expr)} is not finite or not real")
             ball = Ball(+v, prec, tuple(dict.fromkeys(fallbacks)))
         if v.rel_accuracy_bits() >= want_bits:
@@ -200,8 +204,8 @@ def evaluate_ball(expr: sympy.Expr, digits: int, *, max_tries: int = 4) -> Ball:
     if ball.value.contains(0):
         if ball.value.rad() > 1:  # not a small ball around 0: the enclosure itself is useless
             raise PrecisionError(
-                f"could not evaluate {_short(expr)}: its ball stayed wide ({ball.value.str(3)} "
-                f"at {prec} bits), the ball arithmetic gives no useful enclosure of it")
+                f"could not evaluate {_short(expr)}: the ball arithmetic gives no useful "
+                f"enclosure of it ({ball.value.str(3)} at {prec} bits)")
         raise PrecisionError(f"could not separate {_short(expr)} from zero at {prec} bits: is "
                              "the value exactly zero?")
     return ball
